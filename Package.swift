@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "cutover",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cutover", targets: ["cutover"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: the kernel facilities Glibc does not export, and OpenSSL's macros.
+        .target(name: "CLinux"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "EventLoop", dependencies: ["CLinux"], swiftSettings: strict),
+        .target(name: "HTTP1", swiftSettings: strict),
+        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "Balancer", swiftSettings: strict),
+        .target(name: "Config", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "Metrics", swiftSettings: strict),
+        .target(name: "DataPlane",
+                dependencies: ["CLinux", "EventLoop", "HTTP1", "TLS", "Balancer", "Metrics"],
+                swiftSettings: strict),
+        .target(name: "ControlPlane",
+                dependencies: ["EventLoop", "HTTP1", "TLS", "Balancer", "Config", "Metrics", "DataPlane"],
+                swiftSettings: strict),
+        .executableTarget(name: "cutover",
+                          dependencies: ["ControlPlane", "Config", "TLS",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: strict),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLinux"]),
+        .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Fixtures")]),
+    ]
+)

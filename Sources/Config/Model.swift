@@ -1,0 +1,198 @@
+/// The validated configuration: what `cutover.yaml` says, with every default filled in and every
+/// cross-reference checked. Immutable; a reload builds a new one.
+
+/// A duration in nanoseconds ("250ms", "2s", "5m", "1h").
+public struct Duration: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var nanoseconds: Int64
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    public static func seconds(_ s: Int64) -> Duration { Duration(nanoseconds: s * 1_000_000_000) }
+    public static func milliseconds(_ ms: Int64) -> Duration { Duration(nanoseconds: ms * 1_000_000) }
+    public static func < (a: Duration, b: Duration) -> Bool { a.nanoseconds < b.nanoseconds }
+    public var description: String {
+        if nanoseconds % 1_000_000_000 == 0 { return "\(nanoseconds / 1_000_000_000)s" }
+        if nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
+        return "\(nanoseconds)ns"
+    }
+}
+
+/// `HOST:PORT`; IPv6 hosts are written `[::1]:8080` and stored without brackets.
+public struct HostPort: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+    public var isIPv6: Bool { host.contains(":") }
+    public var description: String { isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Where in the file a value came from, so later checks (and reload errors) can point at it.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A config error: always `FILE:LINE:COLUMN: message`.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    public init(_ location: SourceLocation, _ message: String) { self.location = location; self.message = message }
+    public var description: String { "\(location): \(message)" }
+}
+
+public enum WorkerCount: Sendable, Hashable {
+    case auto
+    case fixed(Int)
+}
+
+public struct AdminConfig: Sendable, Hashable {
+    public var listen: HostPort
+    public var token: String?
+}
+
+public enum ListenerProtocol: String, Sendable, Hashable {
+    case http
+    case tcp
+}
+
+public struct CertificateConfig: Sendable, Hashable {
+    public var cert: String
+    public var key: String
+}
+
+public struct ListenerTLSConfig: Sendable, Hashable {
+    public var certificates: [CertificateConfig]
+}
+
+public struct ListenerConfig: Sendable, Hashable {
+    public var name: String
+    public var listen: HostPort
+    public var proto: ListenerProtocol
+    public var route: String
+    public var tls: ListenerTLSConfig?
+    public var location: SourceLocation
+}
+
+public struct StickyConfig: Sendable, Hashable {
+    public var cookie: String
+}
+
+public struct OverrideConfig: Sendable, Hashable {
+    public var header: String
+    /// CIDR blocks as written ("127.0.0.0/8", "::1/128"); validated.
+    public var allowFrom: [String]
+}
+
+public struct RouteConfig: Sendable, Hashable {
+    public var name: String
+    /// Pool name → split weight, in the order written in the file.
+    public var pools: [(name: String, weight: Int)]
+    public var ramp: Duration
+    public var sticky: StickyConfig?
+    public var override: OverrideConfig?
+    public var location: SourceLocation
+
+    public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
+        a.name == b.name && a.pools.map(\.name) == b.pools.map(\.name)
+            && a.pools.map(\.weight) == b.pools.map(\.weight) && a.ramp == b.ramp
+            && a.sticky == b.sticky && a.override == b.override && a.location == b.location
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        for p in pools { h.combine(p.name); h.combine(p.weight) }
+    }
+}
+
+public enum BalanceAlgorithm: String, Sendable, Hashable {
+    case roundRobin = "round_robin"
+    case leastRequest = "least_request"
+    case random
+}
+
+public struct BackendConfig: Sendable, Hashable {
+    public var address: HostPort
+    public var weight: Int
+    public var location: SourceLocation
+}
+
+public enum HealthCheckType: String, Sendable, Hashable {
+    case http
+    case tcp
+}
+
+public struct HealthCheckConfig: Sendable, Hashable {
+    public var type: HealthCheckType
+    public var path: String
+    public var host: String?
+    public var port: UInt16?
+    public var interval: Duration
+    public var timeout: Duration
+    public var rise: Int
+    public var fall: Int
+    /// Inclusive status ranges, e.g. 200-399 → [200...399].
+    public var expectStatus: [ClosedRange<Int>]
+}
+
+public struct PassiveHealthConfig: Sendable, Hashable {
+    public var consecutiveFailures: Int
+    public var ejectFor: Duration
+}
+
+public struct UpstreamTLSConfig: Sendable, Hashable {
+    public var verify: Bool
+    public var ca: String?
+    public var sni: String?
+}
+
+public struct PoolConfig: Sendable, Hashable {
+    public var name: String
+    public var balance: BalanceAlgorithm
+    public var backends: [BackendConfig]
+    public var healthCheck: HealthCheckConfig?
+    public var passive: PassiveHealthConfig?
+    public var slowStart: Duration
+    public var deregistrationDelay: Duration
+    public var tls: UpstreamTLSConfig?
+    public var location: SourceLocation
+}
+
+public struct TimeoutsConfig: Sendable, Hashable {
+    public var connect: Duration = .seconds(3)
+    public var clientHeader: Duration = .seconds(10)
+    public var upstreamResponse: Duration = .seconds(60)
+    public var idle: Duration = .seconds(60)
+    public var shutdownDelay: Duration = .seconds(0)
+    public var shutdown: Duration = .seconds(30)
+    public init() {}
+}
+
+public struct LimitsConfig: Sendable, Hashable {
+    public var maxConnections: Int = 10000
+    public var maxHeaderBytes: Int = 16384
+    public init() {}
+}
+
+public enum AccessLogConfig: Sendable, Hashable {
+    case off
+    case stdout
+    case file(String)
+}
+
+public struct CutoverConfig: Sendable {
+    /// The file this config was read from (as given on the command line).
+    public var file: String
+    public var workers: WorkerCount
+    public var admin: AdminConfig?
+    public var listeners: [ListenerConfig]
+    /// In file order.
+    public var routes: [RouteConfig]
+    /// In file order.
+    public var pools: [PoolConfig]
+    public var timeouts: TimeoutsConfig
+    public var limits: LimitsConfig
+    public var accessLog: AccessLogConfig
+
+    public func route(named name: String) -> RouteConfig? { routes.first { $0.name == name } }
+    public func pool(named name: String) -> PoolConfig? { pools.first { $0.name == name } }
+}
