@@ -24,3 +24,8 @@ int cutover_set_nonblocking(int fd) {
 }
 
 pid_t cutover_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+#include <pthread.h>
+int cutover_set_thread_name(unsigned long thread, const char *name) {
+    return pthread_setname_np((pthread_t)thread, name);
+}

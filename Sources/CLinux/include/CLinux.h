@@ -20,6 +20,7 @@ int cutover_pipe2(int fds[2], int flags);
 int cutover_set_pipe_size(int fd, int size);
 int cutover_set_nonblocking(int fd);
 pid_t cutover_gettid(void);
+int cutover_set_thread_name(unsigned long thread, const char *name);
 
 static inline uint32_t cutover_epollin(void) { return EPOLLIN; }
 static inline uint32_t cutover_epollout(void) { return EPOLLOUT; }

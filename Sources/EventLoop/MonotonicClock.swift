@@ -1,0 +1,12 @@
+import CLinux
+import Glibc
+
+/// Nanoseconds on CLOCK_MONOTONIC: the only clock the data plane uses for deadlines.
+public enum MonotonicClock {
+    @inline(__always)
+    public static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
