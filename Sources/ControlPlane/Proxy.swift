@@ -1,0 +1,150 @@
+import Config
+import DataPlane
+import Dispatch
+import EventLoop
+import Foundation
+
+/// The running proxy: owns the workers and their threads, the listeners, and the current config.
+/// All its methods run on the control plane's serial queue.
+public final class Proxy: @unchecked Sendable {
+    public let configFile: String
+    private(set) var config: CutoverConfig
+    private(set) var generation: UInt64 = 1
+    private var workers: [Worker] = []
+    private var threads: [LoopThread] = []
+    private var listeners: [String: BoundListener] = [:]
+    private let queue = DispatchQueue(label: "cutover.control")
+    private var signalSources: [any DispatchSourceSignal] = []
+    private var stopping = false
+
+    public init(configFile: String, config: CutoverConfig) {
+        self.configFile = configFile
+        self.config = config
+    }
+
+    public static func workerCount(_ setting: WorkerCount) -> Int {
+        switch setting {
+        case .fixed(let n): return n
+        case .auto: return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        }
+    }
+
+    /// Binds every listener and starts the workers. Throws (binding nothing) on any error.
+    public func start() throws(ConfigError) {
+        let count = Proxy.workerCount(config.workers)
+        let table = try SnapshotBuilder.build(config, generation: generation, workers: count)
+        var bound: [String: BoundListener] = [:]
+        do {
+            for listener in config.listeners {
+                bound[listener.name] = try ListenerBinder.bind(listener, workers: count)
+            }
+        } catch {
+            for b in bound.values { b.fds.forEach(Socket.close) }
+            throw error
+        }
+        listeners = bound
+        for i in 0..<count {
+            let worker: Worker
+            do {
+                worker = try Worker(index: i, table: table)
+            } catch {
+                throw ConfigError(SourceLocation(file: configFile, line: 1, column: 1), "cannot start worker: \(error)")
+            }
+            workers.append(worker)
+        }
+        for listener in config.listeners {
+            guard let b = bound[listener.name] else { continue }
+            for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
+        }
+        for worker in workers {
+            threads.append(LoopThread(name: "cutover-w\(worker.index)") { worker.run() })
+        }
+        Log.info("cutover started: \(count) worker(s), generation \(generation), listeners: "
+                 + config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " "))
+    }
+
+    /// Installs signal handlers and parks the main thread; returns never (exits when stopped).
+    public func runUntilStopped() -> Never {
+        for signo in [SIGTERM, SIGINT, SIGHUP] { signal(signo, SIG_IGN) }
+        signal(SIGPIPE, SIG_IGN)
+        let stopOn: (Int32) -> any DispatchSourceSignal = { signo in
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: self.queue)
+            source.setEventHandler { [unowned self] in
+                switch signo {
+                case SIGHUP: self.reload()
+                case SIGINT: self.stop(reason: "SIGINT")
+                default: self.stop(reason: "SIGTERM")
+                }
+            }
+            source.resume()
+            return source
+        }
+        signalSources = [stopOn(SIGTERM), stopOn(SIGINT), stopOn(SIGHUP)]
+        dispatchMain()
+    }
+
+    /// Reloads the config file: invalid → the running config keeps serving and the error is
+    /// returned; valid → one new snapshot for every worker, listeners added and removed.
+    @discardableResult
+    func reload() -> Result<UInt64, ConfigError> {
+        let next: CutoverConfig
+        let table: RoutingTable
+        do {
+            next = try ConfigLoader.load(file: configFile)
+            table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count)
+        } catch {
+            Log.error("reload rejected, still serving generation \(generation): \(error)")
+            return .failure(error)
+        }
+        // New listeners are bound before anything changes, so a bind error rejects the reload
+        // whole. A listener whose address and protocol stay is never re-bound.
+        var added: [String: BoundListener] = [:]
+        for listener in next.listeners {
+            if let old = listeners[listener.name], old.config.listen == listener.listen, old.config.proto == listener.proto {
+                continue
+            }
+            do {
+                added[listener.name] = try ListenerBinder.bind(listener, workers: workers.count)
+            } catch {
+                for b in added.values { b.fds.forEach(Socket.close) }
+                Log.error("reload rejected, still serving generation \(generation): \(error)")
+                return .failure(error)
+            }
+        }
+        generation += 1
+        for worker in workers { worker.mailbox.post(.install(table)) }
+        let nextByName = Dictionary(next.listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in Array(listeners.keys) where nextByName[name] == nil || added[name] != nil {
+            for worker in workers { worker.mailbox.post(.closeListener(name: name)) }
+            listeners[name] = nil
+        }
+        for (name, var kept) in listeners {
+            guard let updated = nextByName[name], updated != kept.config else { continue }
+            kept.config = updated
+            listeners[name] = kept
+            for worker in workers { worker.mailbox.post(.updateListener(kept.spec)) }
+        }
+        for (name, b) in added {
+            listeners[name] = b
+            for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
+        }
+        config = next
+        Log.info("reloaded \(configFile): generation \(generation)")
+        return .success(generation)
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish within `timeouts.shutdown`, then exits 0.
+    func stop(reason: String) {
+        guard !stopping else { return }
+        stopping = true
+        Log.info("\(reason): stopping")
+        let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))
+        for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
+        let threads = self.threads
+        DispatchQueue.global().async {
+            for thread in threads { thread.join() }
+            Log.info("stopped")
+            exit(0)
+        }
+    }
+}

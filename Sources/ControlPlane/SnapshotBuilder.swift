@@ -1,0 +1,49 @@
+import Config
+import DataPlane
+import EventLoop
+
+/// Turns a validated config into the data plane's immutable routing snapshot. Names are resolved
+/// here, on the control plane, because resolution blocks.
+enum SnapshotBuilder {
+    static func build(_ config: CutoverConfig, generation: UInt64, workers: Int) throws(ConfigError) -> RoutingTable {
+        var poolIndex: [String: Int] = [:]
+        var pools: [RoutingTable.Pool] = []
+        for pool in config.pools {
+            var backends: [RoutingTable.Backend] = []
+            for backend in pool.backends {
+                guard let address = SocketAddress.resolve(host: backend.address.host, port: backend.address.port) else {
+                    throw ConfigError(backend.location, "cannot resolve backend address '\(backend.address)'")
+                }
+                backends.append(.init(address: address, label: backend.address.description, weight: backend.weight))
+            }
+            poolIndex[pool.name] = pools.count
+            pools.append(.init(name: pool.name, backends: backends))
+        }
+        var routes: [RoutingTable.Route] = []
+        for route in config.routes {
+            var split: [(index: Int, weight: Int)] = []
+            for entry in route.pools {
+                guard let index = poolIndex[entry.name] else {
+                    throw ConfigError(route.location, "route '\(route.name)' names unknown pool '\(entry.name)'")
+                }
+                split.append((index, entry.weight))
+            }
+            routes.append(.init(name: route.name, pools: split))
+        }
+        return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))
+    }
+
+    static func settings(_ config: CutoverConfig, workers: Int) -> ProxySettings {
+        var s = ProxySettings()
+        s.connectTimeout = nanoseconds(config.timeouts.connect)
+        s.clientHeaderTimeout = nanoseconds(config.timeouts.clientHeader)
+        s.upstreamResponseTimeout = nanoseconds(config.timeouts.upstreamResponse)
+        s.idleTimeout = nanoseconds(config.timeouts.idle)
+        // max_connections is for the whole process; each worker enforces its share.
+        s.maxConnections = max(1, (config.limits.maxConnections + workers - 1) / workers)
+        s.maxHeaderBytes = config.limits.maxHeaderBytes
+        return s
+    }
+
+    private static func nanoseconds(_ d: Config.Duration) -> UInt64 { UInt64(max(0, d.nanoseconds)) }
+}

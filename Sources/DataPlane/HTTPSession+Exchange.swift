@@ -1,0 +1,234 @@
+import Balancer
+import EventLoop
+import HTTP1
+
+/// The request side of an exchange: routing, the rewritten head, the request body and the
+/// upstream connection (reused from the idle pool, or connected, with retries while nothing of
+/// the request has been sent).
+extension HTTPSession {
+    func startExchange() {
+        let headLength = request.headLength
+        headStarted = 0
+        closeAfterExchange = request.wantsClose || shutdownPending
+        switch request.framing {
+        case .none, .untilClose:
+            requestBody = .remaining(0)
+            requestDone = true
+        case .contentLength(let n):
+            requestBody = .remaining(n)
+            requestDone = n == 0
+        case .chunked:
+            requestBody = .chunked(ChunkedDecoder())
+            requestDone = false
+        }
+        responsePhase = .awaitingHead
+        responseStarted = false
+        upstreamBytesSent = 0
+        tried = TriedSet()
+        attempts = 0
+        state = .exchanging
+        lastActivity = now
+
+        guard let route = listener.routeIndex, let pool = worker.routing.pickPool(route: route) else {
+            clientIn.consume(headLength)
+            respond(503)
+            return
+        }
+        poolIndex = pool
+        writeUpstreamHead()
+        clientIn.consume(headLength)
+        connectUpstream()
+    }
+
+    private func writeUpstreamHead() {
+        let ipLength = peer.writeIP(into: worker.addressScratch)
+        let ip = UnsafeRawBufferPointer(rebasing: worker.addressScratch[0..<ipLength])
+        let proto: StaticString = listener.spec.forwardedProto == .https ? "https" : "http"
+        var reserve = request.headLength + ipLength + 256
+        while true {
+            let written = writeUpstreamRequestHead(
+                request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
+                keepUpgrade: request.upgrade, into: upstreamOut.writableSpace(minimum: reserve))
+            if let written {
+                upstreamOut.didWrite(written)
+                return
+            }
+            reserve *= 2
+        }
+    }
+
+    /// Gets an upstream connection to a backend of the chosen pool that this request has not tried:
+    /// an idle one if the worker has it, else a new non-blocking connect.
+    func connectUpstream() {
+        let pool = worker.routing.table.pools[poolIndex]
+        while attempts < HTTPSession.maxAttempts {
+            guard let backend = worker.routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
+            tried.insert(backend)
+            attempts += 1
+            backendIndex = backend
+            let address = pool.backends[backend].address
+            if let idle = worker.idlePool.take(for: address) {
+                idle.reused = true
+                idle.writable = true
+                worker.own(idle.fd, as: .upstream(self))
+                upstream = idle
+                return
+            }
+            do {
+                let (upstreamFD, connected) = try Socket.connect(to: address)
+                Socket.setNoDelay(upstreamFD)
+                let connection = UpstreamConnection(fd: upstreamFD, generation: 0, address: address, connected: connected)
+                guard let generation = worker.register(upstreamFD, as: .upstream(self)) else {
+                    Socket.close(upstreamFD)
+                    continue
+                }
+                connection.generation = generation
+                upstream = connection
+                lastActivity = now
+                return
+            } catch {
+                continue  // refused at once (common on loopback): the next backend
+            }
+        }
+        respond(tried.isEmpty ? 503 : 502)
+    }
+
+    /// The upstream connection failed. Retried elsewhere only if not one byte of the request left
+    /// and no answer has started; otherwise the client gets a 502 (or a cut, mid-response).
+    func upstreamFailed() {
+        if let u = upstream {
+            worker.close(u.fd, reset: true)
+            upstream = nil
+        }
+        if upstreamBytesSent == 0 && !responseStarted && responsePhase == .awaitingHead {
+            connectUpstream()
+        } else {
+            respond(502)
+        }
+    }
+
+    func stepExchange() -> Bool {
+        var progress = false
+        if !requestDone {
+            if moveRequestBody() { progress = true }
+            guard state == .exchanging else { return true }
+            if !requestDone && clientIn.isEmpty && upstreamOut.readableCount < highWaterMark {
+                switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
+                case .data:
+                    lastActivity = now
+                    progress = true
+                case .endOfStream, .failed:
+                    abort()  // the client left mid-request: the upstream must not see half of it
+                    return false
+                case .nothing:
+                    break
+                }
+            }
+        }
+        if let u = upstream, u.connected, !upstreamOut.isEmpty {
+            let before = upstreamOut.readableCount
+            switch writeOnce(u.fd, from: &upstreamOut, writable: &u.writable) {
+            case .wrote:
+                upstreamBytesSent += before - upstreamOut.readableCount
+                lastActivity = now
+                progress = true
+            case .failed:
+                upstreamFailed()
+                return true
+            case .nothing:
+                break
+            }
+        }
+        if let u = upstream, u.readable, !u.peerClosed, responsePhase != .done, clientOut.readableCount < highWaterMark {
+            switch readOnce(u.fd, into: &u.input, readable: &u.readable, sawHangup: u.sawHangup) {
+            case .data:
+                lastActivity = now
+                progress = true
+            case .endOfStream, .failed:
+                u.peerClosed = true
+                progress = true
+            case .nothing:
+                break
+            }
+        }
+        if processResponse() { progress = true }
+        guard state == .exchanging else { return true }
+        switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        case .wrote:
+            lastActivity = now
+            progress = true
+        case .failed:
+            abort()
+            return false
+        case .nothing:
+            break
+        }
+        if requestDone && responsePhase == .done {
+            finishExchange()
+            return true
+        }
+        return progress
+    }
+
+    /// Moves request body bytes from the client's buffer to the upstream's, checking the framing.
+    private func moveRequestBody() -> Bool {
+        guard !clientIn.isEmpty, upstreamOut.readableCount < highWaterMark else { return false }
+        let room = highWaterMark - upstreamOut.readableCount
+        let available = clientIn.readable
+        switch requestBody {
+        case .remaining(let left):
+            let n = Int(min(UInt64(min(available.count, room)), left))
+            upstreamOut.append(UnsafeRawBufferPointer(rebasing: available[0..<n]))
+            clientIn.consume(n)
+            requestBody = .remaining(left - UInt64(n))
+            if left == UInt64(n) { requestDone = true }
+            return n > 0
+        case .chunked(var decoder):
+            let input = UnsafeRawBufferPointer(rebasing: available[0..<min(available.count, room)])
+            do {
+                let (consumed, finished) = try decoder.decode(input, payload: { _ in })
+                upstreamOut.append(UnsafeRawBufferPointer(rebasing: input[0..<consumed]))
+                clientIn.consume(consumed)
+                requestBody = .chunked(decoder)
+                if finished { requestDone = true }
+                return consumed > 0
+            } catch {
+                respond(400)
+                return true
+            }
+        case .untilClose:
+            return false
+        }
+    }
+
+    /// Ends an exchange: the upstream connection goes back to the idle pool if the exchange ended
+    /// cleanly, and the client connection waits for its next request (or closes).
+    func finishExchange() {
+        if let u = upstream {
+            upstream = nil
+            let reusable = !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
+                && upstreamOut.isEmpty && u.input.isEmpty && !worker.isStopping
+            if reusable {
+                u.input.releaseIfEmpty()
+                u.reused = true
+                u.idleDeadline = now &+ settings.idleTimeout
+                if worker.idlePool.put(u, limit: settings.maxIdleUpstreamsPerBackend) {
+                    worker.own(u.fd, as: .idleUpstream(u))
+                    if !u.timerQueued {
+                        u.timerQueued = true
+                        worker.loop.schedule(deadline: u.idleDeadline, token: worker.timerToken(fd: u.fd, generation: u.generation))
+                    }
+                } else {
+                    worker.close(u.fd)
+                }
+            } else {
+                worker.close(u.fd)
+            }
+        }
+        servedRequests += 1
+        upstreamOut.clear()
+        upstreamOut.releaseIfEmpty()
+        lastActivity = now
+        state = closeAfterExchange ? .closing : .readingHead
+    }
+}

@@ -1,0 +1,154 @@
+import EventLoop
+import HTTP1
+
+/// The response side of an exchange: the upstream's head is checked and rewritten for the client,
+/// and the body is relayed with its framing checked (or de-chunked for an HTTP/1.0 client).
+extension HTTPSession {
+    /// Returns whether anything moved.
+    func processResponse() -> Bool {
+        guard let u = upstream else { return false }
+        switch responsePhase {
+        case .awaitingHead:
+            if u.input.isEmpty {
+                if u.peerClosed { upstreamClosedEarly() ; return true }
+                return false
+            }
+            do {
+                let limits = ParseLimits(maxHeaderBytes: max(settings.maxHeaderBytes, 65536))
+                switch try parseResponseHead(u.input.readable, requestWasHEAD: request.isHEAD, limits: limits, into: &response) {
+                case .incomplete:
+                    if u.peerClosed { respond(502); return true }
+                    return false
+                case .complete:
+                    handleResponseHead(u)
+                    return true
+                }
+            } catch {
+                respond(502)
+                return true
+            }
+        case .body:
+            return moveResponseBody(u)
+        case .done:
+            return false
+        }
+    }
+
+    /// The upstream closed before a byte of the answer. A reused keep-alive connection that the
+    /// backend closed just as we sent is the classic race; a body-less request that the backend
+    /// cannot have acted on yet... is still not known to be unprocessed, so it is not replayed.
+    private func upstreamClosedEarly() {
+        respond(502)
+    }
+
+    private func handleResponseHead(_ u: UpstreamConnection) {
+        let headLength = response.headLength
+        if response.status == 101 {
+            guard request.upgrade else {
+                respond(502)
+                return
+            }
+            writeClientHead(from: u, keepUpgrade: true)
+            u.input.consume(headLength)
+            enterTunnel(u)
+            return
+        }
+        if response.isInformational {
+            // 100 Continue and friends go to the client as they are; the final head follows.
+            writeClientHead(from: u, keepUpgrade: false)
+            u.input.consume(headLength)
+            return
+        }
+        dechunk = request.version == .http10 && response.framing == .chunked
+        if response.framing == .untilClose || dechunk || !requestDone {
+            // The client can only learn where this body ends from the close, or it is still
+            // sending a body the upstream no longer reads.
+            closeAfterExchange = true
+        }
+        writeClientHead(from: u, keepUpgrade: false)
+        u.input.consume(headLength)
+        responseStarted = true
+        switch response.framing {
+        case .none:
+            responsePhase = .done
+        case .contentLength(let n):
+            responseBody = .remaining(n)
+            responsePhase = n == 0 ? .done : .body
+        case .chunked:
+            responseBody = .chunked(ChunkedDecoder())
+            responsePhase = .body
+        case .untilClose:
+            responseBody = .untilClose
+            responsePhase = .body
+        }
+    }
+
+    private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {
+        var reserve = response.headLength + 128
+        while true {
+            let written = writeClientResponseHead(
+                response, from: u.input.readable, closeClient: closeAfterExchange,
+                clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
+                into: clientOut.writableSpace(minimum: reserve))
+            if let written {
+                clientOut.didWrite(written)
+                return
+            }
+            reserve *= 2
+        }
+    }
+
+    private func moveResponseBody(_ u: UpstreamConnection) -> Bool {
+        guard clientOut.readableCount < highWaterMark else { return false }
+        let room = highWaterMark - clientOut.readableCount
+        let available = u.input.readable
+        switch responseBody {
+        case .remaining(let left):
+            if available.isEmpty {
+                if u.peerClosed { abort(); return true }  // truncated: the client must not take it as whole
+                return false
+            }
+            let n = Int(min(UInt64(min(available.count, room)), left))
+            clientOut.append(UnsafeRawBufferPointer(rebasing: available[0..<n]))
+            u.input.consume(n)
+            responseBody = .remaining(left - UInt64(n))
+            if left == UInt64(n) { responsePhase = .done }
+            return true
+        case .chunked(var decoder):
+            if available.isEmpty {
+                if u.peerClosed { abort(); return true }
+                return false
+            }
+            let input = UnsafeRawBufferPointer(rebasing: available[0..<min(available.count, room)])
+            do {
+                let consumed: Int
+                let finished: Bool
+                if dechunk {
+                    (consumed, finished) = try decoder.decode(input, payload: { clientOut.append($0) })
+                } else {
+                    (consumed, finished) = try decoder.decode(input, payload: { _ in })
+                    clientOut.append(UnsafeRawBufferPointer(rebasing: input[0..<consumed]))
+                }
+                u.input.consume(consumed)
+                responseBody = .chunked(decoder)
+                if finished { responsePhase = .done }
+                return consumed > 0
+            } catch {
+                abort()
+                return true
+            }
+        case .untilClose:
+            if !available.isEmpty {
+                let n = min(available.count, room)
+                clientOut.append(UnsafeRawBufferPointer(rebasing: available[0..<n]))
+                u.input.consume(n)
+                return true
+            }
+            if u.peerClosed {
+                responsePhase = .done
+                return true
+            }
+            return false
+        }
+    }
+}

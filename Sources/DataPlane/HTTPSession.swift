@@ -1,0 +1,291 @@
+import Balancer
+import EventLoop
+import HTTP1
+
+/// One client connection on an HTTP listener, for its whole life: it reads request heads, routes
+/// each request, relays the exchange with one upstream connection at a time, and answers the
+/// pipelined requests in order. Confined to its worker's thread.
+///
+/// The session is a pump: every event sets readiness flags and calls `drive()`, which makes all
+/// the progress it can (read, parse, move bytes, write) until nothing changes. Back-pressure comes
+/// from the buffers: a side is not read while the buffer it feeds is above the high-water mark.
+final class HTTPSession {
+    unowned let worker: Worker
+    let fd: Int32
+    private(set) var generation: UInt32 = 0
+    let peer: SocketAddress
+    let listener: Listener
+
+    var clientIn = ByteBuffer(initialCapacity: 16384)
+    var clientOut = ByteBuffer(initialCapacity: 16384)
+    /// Request bytes for the upstream. Kept whole until the first byte is written, so a failed
+    /// connect can be retried on another backend with exactly the same bytes.
+    var upstreamOut = ByteBuffer(initialCapacity: 16384)
+    var clientReadable = false
+    var clientWritable = true
+    var clientHangup = false
+    var clientEOF = false
+
+    enum State { case readingHead, exchanging, tunnel, closing, closed }
+    var state: State = .readingHead
+
+    var request = RequestHead()
+    var response = ResponseHead()
+    var upstream: UpstreamConnection?
+
+    enum Body {
+        case remaining(UInt64)
+        case chunked(ChunkedDecoder)
+        case untilClose
+    }
+    var requestBody: Body = .remaining(0)
+    var requestDone = true
+    enum ResponsePhase { case awaitingHead, body, done }
+    var responsePhase: ResponsePhase = .done
+    var responseBody: Body = .remaining(0)
+    /// The client speaks HTTP/1.0 and the upstream answered chunked: send the payload close-delimited.
+    var dechunk = false
+    var closeAfterExchange = false
+    var upstreamBytesSent = 0
+    var responseStarted = false
+    var tried = TriedSet()
+    var poolIndex = -1
+    var backendIndex = -1
+    var attempts = 0
+
+    var lastActivity: UInt64 = 0
+    var headStarted: UInt64 = 0
+    var timerQueued = false
+    var servedRequests = 0
+    var shutdownPending = false
+    var tunnelUpstreamShut = false
+    var tunnelClientShut = false
+
+    static let maxAttempts = 3
+
+    init(worker: Worker, fd: Int32, peer: SocketAddress, listener: Listener) {
+        self.worker = worker
+        self.fd = fd
+        self.peer = peer
+        self.listener = listener
+    }
+
+    var settings: ProxySettings { worker.settings }
+    var now: UInt64 { worker.loop.now }
+
+    func start(generation: UInt32) {
+        self.generation = generation
+        lastActivity = now
+        ensureTimer()
+    }
+
+    // MARK: events
+
+    func clientEvent(_ events: IOEvents) {
+        if events.readable { clientReadable = true }
+        if events.readHangup || events.hangup { clientHangup = true }
+        if events.writable { clientWritable = true }
+        drive()
+    }
+
+    func upstreamEvent(_ events: IOEvents) {
+        guard let u = upstream else { return }
+        if !u.connected {
+            guard events.writable || events.hangup else { return }
+            if Socket.pendingError(u.fd) != 0 {
+                upstreamFailed()
+                drive()
+                return
+            }
+            u.connected = true
+            lastActivity = now
+        }
+        if events.readable { u.readable = true }
+        if events.readHangup || events.hangup { u.sawHangup = true }
+        if events.writable { u.writable = true }
+        drive()
+    }
+
+    /// Makes all the progress possible now.
+    func drive() {
+        var progress = true
+        while progress {
+            switch state {
+            case .readingHead: progress = stepReadingHead()
+            case .exchanging: progress = stepExchange()
+            case .tunnel: progress = stepTunnel()
+            case .closing: progress = stepClosing()
+            case .closed: return
+            }
+        }
+        if state != .closed { ensureTimer() }
+    }
+
+    // MARK: reading request heads
+
+    private func stepReadingHead() -> Bool {
+        // Pipelined requests are answered in order: the next head waits for this response to leave.
+        if !clientOut.isEmpty {
+            switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+            case .wrote: lastActivity = now; return true
+            case .nothing: return false
+            case .failed: abort(); return false
+            }
+        }
+        clientOut.releaseIfEmpty()
+        if shutdownPending && clientIn.isEmpty {
+            closeClient()
+            return false
+        }
+        if !clientIn.isEmpty {
+            do {
+                let limits = ParseLimits(maxHeaderBytes: settings.maxHeaderBytes)
+                switch try parseRequestHead(clientIn.readable, limits: limits, into: &request) {
+                case .complete:
+                    startExchange()
+                    return true
+                case .incomplete:
+                    break
+                }
+            } catch {
+                respond(error.status)
+                return true
+            }
+        }
+        let wasEmpty = clientIn.isEmpty
+        switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
+        case .data:
+            if wasEmpty { headStarted = now }
+            lastActivity = now
+            return true
+        case .endOfStream, .failed:
+            // A client that leaves between requests is normal; one that leaves mid-head is too.
+            closeClient()
+            return false
+        case .nothing:
+            if wasEmpty { clientIn.releaseIfEmpty() }
+            return false
+        }
+    }
+
+    // MARK: timers
+
+    private var deadline: UInt64 {
+        switch state {
+        case .readingHead:
+            if !clientIn.isEmpty { return headStarted &+ settings.clientHeaderTimeout }
+            return lastActivity &+ (servedRequests == 0 ? settings.clientHeaderTimeout : settings.idleTimeout)
+        case .exchanging:
+            if let u = upstream, !u.connected { return lastActivity &+ settings.connectTimeout }
+            return lastActivity &+ settings.upstreamResponseTimeout
+        case .tunnel:
+            return lastActivity &+ settings.idleTimeout
+        case .closing:
+            return lastActivity &+ 5_000_000_000
+        case .closed:
+            return .max
+        }
+    }
+
+    /// Deadlines move on every exchange; the heap holds at most one entry per session and a stale
+    /// one re-arms itself when it fires (see `TimerHeap`).
+    private func ensureTimer() {
+        guard !timerQueued else { return }
+        timerQueued = true
+        worker.loop.schedule(deadline: deadline, token: worker.timerToken(fd: fd, generation: generation))
+    }
+
+    func timerFired() {
+        timerQueued = false
+        guard state != .closed else { return }
+        if deadline > now {
+            ensureTimer()
+            return
+        }
+        switch state {
+        case .readingHead:
+            if clientIn.isEmpty { closeClient() } else { respond(408) }
+        case .exchanging:
+            if let u = upstream, !u.connected {
+                // A connect that times out sent nothing: try another backend.
+                upstreamFailed()
+            } else {
+                respond(504)
+            }
+        case .tunnel, .closing:
+            closeClient()
+        case .closed:
+            return
+        }
+        drive()
+    }
+
+    // MARK: shutting down
+
+    /// The worker is stopping: idle keep-alive connections close now, busy ones after this exchange.
+    func shutdownRequested() {
+        shutdownPending = true
+        closeAfterExchange = true
+        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty { closeClient() }
+    }
+
+    /// Flushes what is queued for the client (an error answer, the end of a close-delimited body),
+    /// then closes.
+    private func stepClosing() -> Bool {
+        switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        case .wrote:
+            lastActivity = now
+            return true
+        case .failed:
+            closeClient()
+            return false
+        case .nothing:
+            if clientOut.isEmpty {
+                // FIN first, so a client still sending does not turn our answer into an RST.
+                Socket.shutdownWrite(fd)
+                closeClient()
+            }
+            return false
+        }
+    }
+
+    func closeClient() {
+        guard state != .closed else { return }
+        if let u = upstream {
+            worker.close(u.fd, reset: true)
+            upstream = nil
+        }
+        state = .closed
+        worker.close(fd)
+        worker.connectionClosed()
+    }
+
+    /// Cuts the connection short (RST), as when a response can no longer be completed.
+    func abort() {
+        guard state != .closed else { return }
+        if let u = upstream {
+            worker.close(u.fd, reset: true)
+            upstream = nil
+        }
+        state = .closed
+        worker.close(fd, reset: true)
+        worker.connectionClosed()
+    }
+
+    /// Answers with the proxy's own short response and closes. Once the upstream's response has
+    /// started, there is no honest answer left to give: the connection is cut instead.
+    func respond(_ status: Int) {
+        if responseStarted && state == .exchanging {
+            abort()
+            return
+        }
+        if let u = upstream {
+            worker.close(u.fd, reset: true)
+            upstream = nil
+        }
+        clientOut.clear()
+        writeErrorResponse(status: status, into: &clientOut)
+        state = .closing
+        lastActivity = now
+    }
+}

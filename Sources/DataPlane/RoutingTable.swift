@@ -1,0 +1,85 @@
+import EventLoop
+
+/// Everything a worker needs to route, as one immutable snapshot. The control plane builds a new
+/// one per config generation and posts it to every worker; a worker swaps its reference between
+/// loop iterations, so every request is routed under exactly one generation.
+public final class RoutingTable: Sendable {
+    public let generation: UInt64
+    public let routes: [Route]
+    public let pools: [Pool]
+    public let settings: ProxySettings
+
+    public init(generation: UInt64, routes: [Route], pools: [Pool], settings: ProxySettings) {
+        self.generation = generation
+        self.routes = routes
+        self.pools = pools
+        self.settings = settings
+    }
+
+    public struct Route: Sendable {
+        public var name: String
+        /// Indices into `pools`, with the split weight of each.
+        public var pools: [(index: Int, weight: Int)]
+
+        public init(name: String, pools: [(index: Int, weight: Int)]) {
+            self.name = name
+            self.pools = pools
+        }
+    }
+
+    public struct Pool: Sendable {
+        public var name: String
+        public var backends: [Backend]
+
+        public init(name: String, backends: [Backend]) {
+            self.name = name
+            self.backends = backends
+        }
+    }
+
+    public struct Backend: Sendable {
+        public var address: SocketAddress
+        /// As written in the config (`127.0.0.1:9001`), for logs and labels.
+        public var label: String
+        public var weight: Int
+
+        public init(address: SocketAddress, label: String, weight: Int) {
+            self.address = address
+            self.label = label
+            self.weight = weight
+        }
+    }
+}
+
+/// Timeouts (nanoseconds) and limits the data plane enforces.
+public struct ProxySettings: Sendable, Equatable {
+    public var connectTimeout: UInt64 = 3_000_000_000
+    public var clientHeaderTimeout: UInt64 = 10_000_000_000
+    public var upstreamResponseTimeout: UInt64 = 60_000_000_000
+    public var idleTimeout: UInt64 = 60_000_000_000
+    public var maxConnections: Int = 10000
+    public var maxHeaderBytes: Int = 16384
+    /// Idle upstream connections kept per backend per worker.
+    public var maxIdleUpstreamsPerBackend: Int = 64
+
+    public init() {}
+}
+
+/// A listener as the data plane sees it: already-bound sockets come from the control plane, one
+/// per worker (SO_REUSEPORT), so bind errors are reported before any worker starts.
+public struct ListenerSpec: Sendable {
+    public enum Kind: Sendable { case http, tcp }
+    public var name: String
+    public var kind: Kind
+    public var routeName: String
+    public var forwardedProto: ForwardedProto
+
+    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http) {
+        self.name = name
+        self.kind = kind
+        self.routeName = routeName
+        self.forwardedProto = forwardedProto
+    }
+}
+
+public enum ForwardedProto: Sendable { case http, https }

@@ -1,0 +1,210 @@
+import Balancer
+import EventLoop
+
+/// One client connection on a `protocol: tcp` listener: bytes relayed both ways to one backend
+/// through kernel pipes with splice(2), so payload never enters user space. Each direction's EOF
+/// becomes a half-close on the other side once the pipe has drained.
+final class TCPSession {
+    /// One direction of the relay: source socket → pipe → sink socket.
+    struct Direction {
+        var pipeRead: Int32 = -1
+        var pipeWrite: Int32 = -1
+        var pending = 0
+        var sourceEOF = false
+        var shut = false
+    }
+
+    unowned let worker: Worker
+    let clientFD: Int32
+    private var clientGeneration: UInt32 = 0
+    let listener: Listener
+    private var upstreamFD: Int32 = -1
+    private var upstreamConnected = false
+    private var clientReadable = false, clientWritable = true, clientHangup = false
+    private var upstreamReadable = false, upstreamWritable = false, upstreamHangup = false
+    private var toUpstream = Direction()
+    private var toClient = Direction()
+    private var tried = TriedSet()
+    private var attempts = 0
+    private var poolIndex = -1
+    private var lastActivity: UInt64 = 0
+    private var timerQueued = false
+    private var closed = false
+
+    /// The default pipe size: what one splice can hold before the sink must drain it.
+    static let pipeCapacity = 65536
+
+    init(worker: Worker, fd: Int32, listener: Listener) {
+        self.worker = worker
+        self.clientFD = fd
+        self.listener = listener
+    }
+
+    func start(generation: UInt32) {
+        clientGeneration = generation
+        lastActivity = worker.loop.now
+        do {
+            (toUpstream.pipeRead, toUpstream.pipeWrite) = try Splice.makePipe()
+            (toClient.pipeRead, toClient.pipeWrite) = try Splice.makePipe()
+        } catch {
+            closeBoth()
+            return
+        }
+        guard let route = listener.routeIndex, let pool = worker.routing.pickPool(route: route) else {
+            closeBoth()
+            return
+        }
+        poolIndex = pool
+        connect()
+        ensureTimer()
+    }
+
+    private func connect() {
+        let pool = worker.routing.table.pools[poolIndex]
+        while attempts < HTTPSession.maxAttempts {
+            guard let backend = worker.routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
+            tried.insert(backend)
+            attempts += 1
+            do {
+                let (fd, connected) = try Socket.connect(to: pool.backends[backend].address)
+                Socket.setNoDelay(fd)
+                guard worker.register(fd, as: .tcp(self)) != nil else {
+                    Socket.close(fd)
+                    continue
+                }
+                upstreamFD = fd
+                upstreamConnected = connected
+                upstreamWritable = connected
+                lastActivity = worker.loop.now
+                return
+            } catch {
+                continue
+            }
+        }
+        closeBoth()
+    }
+
+    func event(fd: Int32, events: IOEvents) {
+        if fd == clientFD {
+            if events.readable { clientReadable = true }
+            if events.readHangup || events.hangup { clientHangup = true }
+            if events.writable { clientWritable = true }
+        } else {
+            if !upstreamConnected {
+                guard events.writable || events.hangup else { return }
+                if Socket.pendingError(upstreamFD) != 0 {
+                    // Nothing was relayed yet: another backend may take it.
+                    worker.close(upstreamFD, reset: true)
+                    upstreamFD = -1
+                    connect()
+                    return
+                }
+                upstreamConnected = true
+            }
+            if events.readable { upstreamReadable = true }
+            if events.readHangup || events.hangup { upstreamHangup = true }
+            if events.writable { upstreamWritable = true }
+        }
+        pump()
+    }
+
+    private func pump() {
+        guard !closed, upstreamConnected else { return }
+        var progress = true
+        while progress && !closed {
+            progress = false
+            if relay(&toUpstream, from: clientFD, readable: &clientReadable, hangup: clientHangup,
+                     to: upstreamFD, writable: &upstreamWritable) { progress = true }
+            if relay(&toClient, from: upstreamFD, readable: &upstreamReadable, hangup: upstreamHangup,
+                     to: clientFD, writable: &clientWritable) { progress = true }
+            if progress { lastActivity = worker.loop.now }
+            if toUpstream.shut && toClient.shut { closeBoth() }
+        }
+        if !closed { ensureTimer() }
+    }
+
+    /// One step of one direction; returns whether anything moved.
+    private func relay(_ d: inout Direction, from source: Int32, readable: inout Bool, hangup: Bool,
+                       to sink: Int32, writable: inout Bool) -> Bool {
+        var progress = false
+        if !d.sourceEOF && readable && d.pending < TCPSession.pipeCapacity {
+            let room = TCPSession.pipeCapacity - d.pending
+            do {
+                switch try Splice.move(from: source, to: d.pipeWrite, count: room) {
+                case .wouldBlock:
+                    // EAGAIN can also mean the pipe ran out of slots; only an empty pipe proves
+                    // the socket is drained.
+                    if d.pending == 0 { readable = false }
+                case .processed(0):
+                    d.sourceEOF = true
+                    progress = true
+                case .processed(let n):
+                    d.pending += n
+                    if n < room && !hangup { readable = false }
+                    progress = true
+                }
+            } catch {
+                closeBoth(reset: true)
+                return false
+            }
+        }
+        if d.pending > 0 && writable {
+            do {
+                switch try Splice.move(from: d.pipeRead, to: sink, count: d.pending) {
+                case .wouldBlock:
+                    writable = false
+                case .processed(let n):
+                    d.pending -= n
+                    progress = true
+                }
+            } catch {
+                closeBoth(reset: true)
+                return false
+            }
+        }
+        if d.sourceEOF && d.pending == 0 && !d.shut {
+            d.shut = true
+            Socket.shutdownWrite(sink)
+            progress = true
+        }
+        return progress
+    }
+
+    private func ensureTimer() {
+        guard !timerQueued else { return }
+        timerQueued = true
+        worker.loop.schedule(deadline: deadline, token: worker.timerToken(fd: clientFD, generation: clientGeneration))
+    }
+
+    private var deadline: UInt64 {
+        lastActivity &+ (upstreamConnected ? worker.settings.idleTimeout : worker.settings.connectTimeout)
+    }
+
+    func timerFired() {
+        timerQueued = false
+        guard !closed else { return }
+        if deadline > worker.loop.now {
+            ensureTimer()
+            return
+        }
+        if !upstreamConnected && upstreamFD >= 0 {
+            worker.close(upstreamFD, reset: true)
+            upstreamFD = -1
+            connect()
+            if !closed { ensureTimer() }
+            return
+        }
+        closeBoth()
+    }
+
+    func closeBoth(reset: Bool = false) {
+        guard !closed else { return }
+        closed = true
+        for fd in [toUpstream.pipeRead, toUpstream.pipeWrite, toClient.pipeRead, toClient.pipeWrite] where fd >= 0 {
+            Socket.close(fd)
+        }
+        if upstreamFD >= 0 { worker.close(upstreamFD, reset: reset) }
+        worker.close(clientFD, reset: reset)
+        worker.connectionClosed()
+    }
+}

@@ -1,0 +1,60 @@
+import EventLoop
+
+/// A connection to a backend. While an exchange uses it, it belongs to that session; between
+/// exchanges it waits in the worker's idle pool.
+final class UpstreamConnection {
+    let fd: Int32
+    var generation: UInt32
+    /// The backend it is connected to: the idle pool's key.
+    let address: SocketAddress
+    var input = ByteBuffer(initialCapacity: 16384)
+    var connected: Bool
+    var readable = false
+    var writable = false
+    var peerClosed = false
+    var sawHangup = false
+    var timerQueued = false
+    /// Whether it served an exchange before (a reused connection may have been closed by the
+    /// backend just as we picked it).
+    var reused = false
+    var idleDeadline: UInt64 = 0
+
+    init(fd: Int32, generation: UInt32, address: SocketAddress, connected: Bool) {
+        self.fd = fd
+        self.generation = generation
+        self.address = address
+        self.connected = connected
+        self.writable = connected
+    }
+}
+
+/// Idle upstream connections of one worker, per backend address, most recently used first (its
+/// TCP state is the warmest and it is least likely to have been closed by the backend).
+final class IdleUpstreamPool {
+    private var byAddress: [SocketAddress: [UpstreamConnection]] = [:]
+
+    func take(for address: SocketAddress) -> UpstreamConnection? {
+        // Mutated in place through the optional: no copy of the list per request.
+        byAddress[address]?.popLast()
+    }
+
+    /// Keeps `connection` if there is room; returns false when the caller should close it.
+    func put(_ connection: UpstreamConnection, limit: Int) -> Bool {
+        guard (byAddress[connection.address]?.count ?? 0) < limit else { return false }
+        byAddress[connection.address, default: []].append(connection)
+        return true
+    }
+
+    func remove(_ connection: UpstreamConnection) {
+        byAddress[connection.address]?.removeAll { $0 === connection }
+    }
+
+    var count: Int { byAddress.values.reduce(0) { $0 + $1.count } }
+
+    func closeAll(worker: Worker) {
+        for list in byAddress.values {
+            for connection in list { worker.close(connection.fd) }
+        }
+        byAddress.removeAll()
+    }
+}

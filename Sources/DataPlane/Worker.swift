@@ -1,0 +1,281 @@
+import CLinux
+import EventLoop
+import Glibc
+
+/// Messages the control plane posts to a worker.
+public enum WorkerMessage: Sendable {
+    /// A new routing snapshot; used for every request accepted or parsed from now on.
+    case install(RoutingTable)
+    /// Start accepting on this already-bound listening socket (one per worker per listener).
+    case listen(fd: Int32, spec: ListenerSpec)
+    /// A kept listener's settings changed (its route, say): its socket stays as it is.
+    case updateListener(ListenerSpec)
+    /// Stop accepting on the listener with this name and close its socket.
+    case closeListener(name: String)
+    /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
+    case stop(deadline: UInt64)
+}
+
+/// Who owns a descriptor on this worker. A closed enum of concrete classes: the hot loop switches
+/// over it instead of calling through existentials.
+enum FDOwner {
+    case none
+    case listener(Listener)
+    case client(HTTPSession)
+    case upstream(HTTPSession)
+    case idleUpstream(UpstreamConnection)
+    case tcp(TCPSession)
+}
+
+/// A listening socket on this worker.
+final class Listener {
+    let fd: Int32
+    var spec: ListenerSpec
+    var routeIndex: Int?
+
+    init(fd: Int32, spec: ListenerSpec) {
+        self.fd = fd
+        self.spec = spec
+    }
+}
+
+/// One data-plane thread: an epoll loop that owns its listeners' sockets, every connection it
+/// accepted, and its idle upstream connections. Nothing here is shared with other threads except
+/// the mailbox and the immutable routing snapshot.
+///
+/// `@unchecked Sendable`: the control plane hands a worker to its thread once and afterwards
+/// touches only `mailbox` (itself Sendable) and `index`.
+public final class Worker: EventLoopHandler, @unchecked Sendable {
+    public let index: Int
+    public let mailbox: Mailbox<WorkerMessage>
+    let loop: EventLoop
+    var routing: WorkerRouting
+    private(set) var owners: [FDOwner] = Array(repeating: .none, count: 1024)
+    var listeners: [Listener] = []
+    let idlePool = IdleUpstreamPool()
+    var activeConnections = 0
+    private var acceptPaused = false
+    private var stopDeadline: UInt64?
+    private var stopTimerToken: UInt64 { UInt64.max }
+    /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
+    let addressScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+
+    public init(index: Int, table: RoutingTable) throws(SyscallError) {
+        self.index = index
+        mailbox = try Mailbox()
+        loop = try EventLoop(mailboxFD: mailbox.eventFD)
+        routing = WorkerRouting(table: table)
+    }
+
+    deinit {
+        addressScratch.deallocate()
+    }
+
+    var settings: ProxySettings { routing.table.settings }
+
+    /// Runs the loop on the calling thread until a stop completes.
+    public func run() {
+        do {
+            try loop.run(self)
+        } catch {
+            // epoll_wait itself failing leaves nothing to serve with: say so and stop the process.
+            let line = Array("cutover: worker \(index): \(error)\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            exit(70)
+        }
+    }
+
+    // MARK: descriptor ownership
+
+    func own(_ fd: Int32, as owner: FDOwner) {
+        let i = Int(fd)
+        if i >= owners.count {
+            owners.append(contentsOf: repeatElement(.none, count: max(i + 1 - owners.count, owners.count)))
+        }
+        owners[i] = owner
+    }
+
+    /// Registers a new descriptor with epoll and records its owner; returns the generation.
+    func register(_ fd: Int32, as owner: FDOwner) -> UInt32? {
+        do {
+            let generation = try loop.selector.register(fd)
+            own(fd, as: owner)
+            return generation
+        } catch {
+            return nil
+        }
+    }
+
+    /// Forgets and closes `fd`. With `reset`, the peer gets an RST (a cut-short exchange).
+    func close(_ fd: Int32, reset: Bool = false) {
+        loop.selector.forget(fd)
+        owners[Int(fd)] = .none
+        if reset { Socket.abort(fd) } else { Socket.close(fd) }
+    }
+
+    /// Timer tokens name a descriptor and its generation, so a timer outliving its connection is
+    /// recognised and ignored.
+    func timerToken(fd: Int32, generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+    }
+
+    // MARK: EventLoopHandler
+
+    public func handle(fd: Int32, events: IOEvents) {
+        switch owners[Int(fd)] {
+        case .none:
+            break
+        case .listener(let listener):
+            acceptAll(listener)
+        case .client(let session):
+            session.clientEvent(events)
+        case .upstream(let session):
+            session.upstreamEvent(events)
+        case .idleUpstream(let connection):
+            // An idle connection has nothing to say: data or a close means it is unusable.
+            idlePool.remove(connection)
+            close(connection.fd)
+        case .tcp(let session):
+            session.event(fd: fd, events: events)
+        }
+    }
+
+    public func timerFired(token: UInt64) {
+        if token == stopTimerToken {
+            finishStop(force: true)
+            return
+        }
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+        let generation = UInt32(truncatingIfNeeded: token >> 32)
+        guard Int(fd) < owners.count, loop.selector.generation(of: fd) == generation else { return }
+        switch owners[Int(fd)] {
+        case .client(let session): session.timerFired()
+        case .tcp(let session): session.timerFired()
+        case .upstream(let session):
+            // An idle timer of a connection that is busy again: it re-arms when it is idle next.
+            if let connection = session.upstream, connection.fd == fd { connection.timerQueued = false }
+        case .idleUpstream(let connection):
+            connection.timerQueued = false
+            if connection.idleDeadline <= loop.now {
+                idlePool.remove(connection)
+                close(connection.fd)
+            } else {
+                connection.timerQueued = true
+                loop.schedule(deadline: connection.idleDeadline, token: token)
+            }
+        case .none, .listener: break
+        }
+    }
+
+    public func mailboxReady() {
+        for message in mailbox.drain() {
+            switch message {
+            case .install(let table):
+                install(table)
+            case .listen(let fd, let spec):
+                let listener = Listener(fd: fd, spec: spec)
+                listener.routeIndex = routing.routeIndex(named: spec.routeName)
+                listeners.append(listener)
+                _ = register(fd, as: .listener(listener))
+            case .updateListener(let spec):
+                for listener in listeners where listener.spec.name == spec.name {
+                    listener.spec = spec
+                    listener.routeIndex = routing.routeIndex(named: spec.routeName)
+                }
+            case .closeListener(let name):
+                for listener in listeners where listener.spec.name == name { close(listener.fd) }
+                listeners.removeAll { $0.spec.name == name }
+            case .stop(let deadline):
+                beginStop(deadline: deadline)
+            }
+        }
+    }
+
+    public func iterationEnded() {
+        if stopDeadline != nil && activeConnections == 0 { finishStop(force: false) }
+    }
+
+    private func install(_ table: RoutingTable) {
+        routing = WorkerRouting(table: table)
+        for listener in listeners { listener.routeIndex = routing.routeIndex(named: listener.spec.routeName) }
+    }
+
+    // MARK: accepting
+
+    private func acceptAll(_ listener: Listener) {
+        while activeConnections < settings.maxConnections {
+            let accepted: (fd: Int32, peer: SocketAddress)
+            do {
+                switch try Socket.accept(listener.fd) {
+                case .wouldBlock: return
+                case .processed(let result): accepted = result
+                }
+            } catch {
+                // EMFILE, ENOBUFS, ECONNABORTED: this connection is lost, the listener is fine.
+                if error.errno == EMFILE || error.errno == ENFILE { acceptPaused = true }
+                return
+            }
+            Socket.setNoDelay(accepted.fd)
+            activeConnections += 1
+            switch listener.spec.kind {
+            case .http:
+                let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener)
+                guard let generation = register(accepted.fd, as: .client(session)) else {
+                    activeConnections -= 1
+                    Socket.close(accepted.fd)
+                    continue
+                }
+                session.start(generation: generation)
+            case .tcp:
+                let session = TCPSession(worker: self, fd: accepted.fd, listener: listener)
+                guard let generation = register(accepted.fd, as: .tcp(session)) else {
+                    activeConnections -= 1
+                    Socket.close(accepted.fd)
+                    continue
+                }
+                session.start(generation: generation)
+            }
+        }
+        acceptPaused = true
+    }
+
+    /// A client connection ended: one more may be accepted.
+    func connectionClosed() {
+        activeConnections -= 1
+        if acceptPaused && stopDeadline == nil {
+            acceptPaused = false
+            for listener in listeners { acceptAll(listener) }
+        }
+    }
+
+    // MARK: stopping
+
+    private func beginStop(deadline: UInt64) {
+        stopDeadline = deadline
+        for listener in listeners { close(listener.fd) }
+        listeners.removeAll()
+        idlePool.closeAll(worker: self)
+        loop.schedule(deadline: deadline, token: stopTimerToken)
+        // Keep-alive connections waiting for their next request are closed now; busy ones close
+        // after their current exchange.
+        for owner in owners {
+            if case .client(let session) = owner { session.shutdownRequested() }
+        }
+    }
+
+    var isStopping: Bool { stopDeadline != nil }
+
+    private func finishStop(force: Bool) {
+        if force {
+            for owner in owners {
+                switch owner {
+                case .client(let session): session.abort()
+                case .tcp(let session): session.closeBoth()
+                default: break
+                }
+            }
+        }
+        idlePool.closeAll(worker: self)
+        loop.stop()
+    }
+}
