@@ -89,8 +89,9 @@ public final class Proxy: @unchecked Sendable {
     func reload() -> Result<UInt64, ConfigError> {
         let next: CutoverConfig
         let table: RoutingTable
-        do {
+        do throws(ConfigError) {
             next = try ConfigLoader.load(file: configFile)
+            if let first = FeatureGate.review(next).errors.first { throw first }
             table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count)
         } catch {
             Log.error("reload rejected, still serving generation \(generation): \(error)")

@@ -13,12 +13,20 @@ struct Cutover: ParsableCommand {
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1.
 func loadOrExit(_ file: String) -> CutoverConfig {
+    let config: CutoverConfig
     do {
-        return try ConfigLoader.load(file: file)
+        config = try ConfigLoader.load(file: file)
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         Foundation.exit(1)
     }
+    let review = FeatureGate.review(config)
+    for warning in review.warnings { FileHandle.standardError.write(Data("\(file): warning: \(warning)\n".utf8)) }
+    if !review.errors.isEmpty {
+        for error in review.errors { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
+        Foundation.exit(1)
+    }
+    return config
 }
 
 func runProxy(file: String, config: CutoverConfig, before: () -> Void = {}) -> Never {
@@ -101,7 +109,7 @@ struct Demo: ParsableCommand {
               for i in $(seq 10); do curl -s http://\(listen)/; done
               Ctrl-C                                  # stops cleanly
             """)
-            fflush(stdout)
+            fflush(nil)  // the banner must show even when stdout is a pipe
         }
     }
 

@@ -1,0 +1,39 @@
+import Config
+
+/// Config sections the schema accepts but this build does not act on yet. Silently ignoring them
+/// would mislead an operator, so: what would be unsafe to ignore (TLS: plaintext where the
+/// operator asked for encryption) is an error; the rest is a warning at `check` and start-up.
+public enum FeatureGate {
+    public static func review(_ config: CutoverConfig) -> (errors: [ConfigError], warnings: [String]) {
+        var errors: [ConfigError] = []
+        var warnings: [String] = []
+        for listener in config.listeners where listener.tls != nil {
+            errors.append(ConfigError(listener.location, "listener '\(listener.name)': TLS termination is not available in this build yet; refusing to serve plaintext where TLS was asked for"))
+        }
+        for pool in config.pools {
+            if pool.tls != nil {
+                errors.append(ConfigError(pool.location, "pool '\(pool.name)': TLS to backends is not available in this build yet"))
+            }
+            if pool.healthCheck != nil {
+                warnings.append("pool '\(pool.name)': health_check is not active yet; every backend counts as healthy")
+            }
+            if pool.passive != nil {
+                warnings.append("pool '\(pool.name)': passive health is not active yet")
+            }
+            if pool.slowStart.nanoseconds > 0 {
+                warnings.append("pool '\(pool.name)': slow_start is not active yet; backends get their full weight at once")
+            }
+            if pool.balance != .roundRobin {
+                warnings.append("pool '\(pool.name)': balance \(pool.balance.rawValue) is not available yet; using round_robin")
+            }
+        }
+        for route in config.routes {
+            if route.sticky != nil { warnings.append("route '\(route.name)': sticky is not active yet") }
+            if route.override != nil { warnings.append("route '\(route.name)': override is not active yet") }
+            if route.ramp.nanoseconds > 0 { warnings.append("route '\(route.name)': ramp is not active yet; splits change at once") }
+        }
+        if config.admin != nil { warnings.append("admin: the admin API is not served yet") }
+        if config.accessLog != .off { warnings.append("access_log: not written yet") }
+        return (errors, warnings)
+    }
+}
