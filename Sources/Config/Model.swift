@@ -51,7 +51,7 @@ public struct AdminConfig: Sendable, Hashable {
     public var token: String?
 }
 
-public enum ListenerProtocol: String, Sendable, Hashable {
+public enum ListenerProtocol: String, Sendable, Hashable, CaseIterable {
     case http
     case tcp
 }
@@ -104,7 +104,7 @@ public struct RouteConfig: Sendable, Hashable {
     }
 }
 
-public enum BalanceAlgorithm: String, Sendable, Hashable {
+public enum BalanceAlgorithm: String, Sendable, Hashable, CaseIterable {
     case roundRobin = "round_robin"
     case leastRequest = "least_request"
     case random
@@ -116,7 +116,7 @@ public struct BackendConfig: Sendable, Hashable {
     public var location: SourceLocation
 }
 
-public enum HealthCheckType: String, Sendable, Hashable {
+public enum HealthCheckType: String, Sendable, Hashable, CaseIterable {
     case http
     case tcp
 }

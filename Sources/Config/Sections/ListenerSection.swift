@@ -1,0 +1,67 @@
+import Yams
+
+/// `listeners:` — a non-empty list of `{name, listen, protocol, route, tls}`. Names and listen
+/// addresses must be unique: two listeners on one address could never both bind.
+enum ListenerSection {
+    static let keys = ["name", "listen", "protocol", "route", "tls"]
+
+    /// A listener plus the nodes later checks point at.
+    struct Parsed {
+        var config: ListenerConfig
+        var nameNode: Node
+        var listenNode: Node
+        var routeNode: Node
+    }
+
+    static func parseAll(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> [Parsed] {
+        var parsed: [Parsed] = []
+        for (index, item) in try reader.list(node, path, nonEmpty: true).enumerated() {
+            let listener = try parse(item, path: "\(path)[\(index)]", reader: reader)
+            if let twin = parsed.first(where: { $0.config.name == listener.config.name }) {
+                let line = reader.location(of: twin.nameNode).line
+                throw reader.error(listener.nameNode,
+                                   "duplicate listener name '\(listener.config.name)' (first used on line \(line))")
+            }
+            if let twin = parsed.first(where: { $0.config.listen == listener.config.listen }) {
+                throw reader.error(listener.listenNode,
+                                   "listen address \(listener.config.listen) is already used by listener '\(twin.config.name)'")
+            }
+            parsed.append(listener)
+        }
+        return parsed
+    }
+
+    static func parse(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> Parsed {
+        let section = try reader.section(node, path, allowed: keys)
+        let nameNode = try section.required("name")
+        let name = try NameRules.name(nameNode, section.child("name"), what: "listener name", reader: reader)
+        let listenNode = try section.required("listen")
+        let listen = try reader.hostPort(listenNode, section.child("listen"))
+        var proto = ListenerProtocol.http
+        if let value = section.value("protocol") {
+            proto = try reader.choice(value, section.child("protocol"), as: ListenerProtocol.self)
+        }
+        let routeNode = try section.required("route")
+        let route = try reader.string(routeNode, section.child("route"))
+        var tls: ListenerTLSConfig?
+        if let value = section.value("tls") { tls = try parseTLS(value, path: section.child("tls"), reader: reader) }
+        let config = ListenerConfig(name: name, listen: listen, proto: proto, route: route, tls: tls,
+                                    location: reader.location(of: node))
+        return Parsed(config: config, nameNode: nameNode, listenNode: listenNode, routeNode: routeNode)
+    }
+
+    /// `tls: { certificates: [{cert, key}, …] }`. The files are not opened here: `check` must work on
+    /// a machine without the keys, and the TLS layer reports unreadable files when it loads them.
+    static func parseTLS(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> ListenerTLSConfig {
+        let section = try reader.section(node, path, allowed: ["certificates"])
+        let listPath = section.child("certificates")
+        var certificates: [CertificateConfig] = []
+        for (index, item) in try reader.list(section.required("certificates"), listPath, nonEmpty: true).enumerated() {
+            let entry = try reader.section(item, "\(listPath)[\(index)]", allowed: ["cert", "key"])
+            let cert = try reader.string(entry.required("cert"), entry.child("cert"))
+            let key = try reader.string(entry.required("key"), entry.child("key"))
+            certificates.append(CertificateConfig(cert: cert, key: key))
+        }
+        return ListenerTLSConfig(certificates: certificates)
+    }
+}

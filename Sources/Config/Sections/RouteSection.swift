@@ -1,0 +1,62 @@
+import Yams
+
+/// `routes:` — a mapping of route name to `{pools, ramp, sticky, override}`. A route's split is a
+/// mapping of pool name to a non-negative weight; the weights must not all be 0, or the route
+/// could send a request nowhere.
+enum RouteSection {
+    static let keys = ["pools", "ramp", "sticky", "override"]
+    /// Upper bound of one split weight; keeps sums far from overflow and catches typos.
+    static let maximumWeight = 1_000_000
+
+    /// A route plus the key nodes of its split, in the order of `config.pools`, for the check that
+    /// each named pool exists.
+    struct Parsed {
+        var config: RouteConfig
+        var poolKeyNodes: [Node]
+    }
+
+    static func parseAll(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> [Parsed] {
+        let routes = try reader.namedEntries(node, path)
+        guard !routes.entries.isEmpty else { throw reader.error(node, "invalid '\(path)': must not be empty") }
+        var parsed: [Parsed] = []
+        for entry in routes.entries {
+            let name = try NameRules.name(entry.keyNode, path, what: "route name", reader: reader)
+            parsed.append(try parse(entry.value, name: name, path: routes.child(name),
+                                    location: reader.location(of: entry.keyNode), reader: reader))
+        }
+        return parsed
+    }
+
+    static func parse(_ node: Node, name: String, path: String, location: SourceLocation,
+                      reader: NodeReader) throws(ConfigError) -> Parsed {
+        let section = try reader.section(node, path, allowed: keys)
+        let splitNode = try section.required("pools")
+        let splitPath = section.child("pools")
+        let split = try reader.namedEntries(splitNode, splitPath)
+        guard !split.entries.isEmpty else { throw reader.error(splitNode, "invalid '\(splitPath)': must not be empty") }
+        var pools: [(name: String, weight: Int)] = []
+        for entry in split.entries {
+            let weight = try reader.int(entry.value, split.child(entry.key), in: 0...maximumWeight)
+            pools.append((entry.key, weight))
+        }
+        guard pools.contains(where: { $0.weight > 0 }) else {
+            throw reader.error(splitNode, "invalid '\(splitPath)': the weights add up to 0; at least one pool needs a positive weight")
+        }
+        var ramp = Duration(nanoseconds: 0)
+        if let value = section.value("ramp") { ramp = try reader.duration(value, section.child("ramp"), allowZero: true) }
+        var sticky: StickyConfig?
+        if let value = section.value("sticky") {
+            let stickySection = try reader.section(value, section.child("sticky"), allowed: ["cookie"])
+            let cookie = try NameRules.httpToken(stickySection.required("cookie"), stickySection.child("cookie"),
+                                                 what: "cookie name", reader: reader)
+            sticky = StickyConfig(cookie: cookie)
+        }
+        var override: OverrideConfig?
+        if let value = section.value("override") {
+            override = try OverrideSection.parse(value, path: section.child("override"), reader: reader)
+        }
+        let config = RouteConfig(name: name, pools: pools, ramp: ramp, sticky: sticky, override: override,
+                                 location: location)
+        return Parsed(config: config, poolKeyNodes: split.entries.map(\.keyNode))
+    }
+}
