@@ -19,8 +19,9 @@ public enum BodyFraming: Sendable, Equatable {
 /// What the proxy needs to know about a header field without comparing names again.
 public enum FieldKind: UInt8, Sendable {
     case other
-    /// Connection, Keep-Alive, TE, Trailer, Proxy-Connection, Upgrade, Transfer-Encoding,
-    /// and any field named by a Connection header: never forwarded as is.
+    /// Connection, Keep-Alive, TE, Trailer, Proxy-Connection, and any other field named by a
+    /// Connection header: never forwarded. (Upgrade and Transfer-Encoding are hop-by-hop too but
+    /// have their own kinds, because the proxy keeps them in some cases.)
     case hopByHop
     case host
     case contentLength
@@ -68,6 +69,9 @@ public struct ResponseHead: Sendable {
     public var status = 0
     /// The whole status line without its CRLF, forwarded verbatim.
     public var statusLine: Range<Int> = 0..<0
+    /// The reason phrase (possibly empty), so the serializer can rebuild the status line with a
+    /// rewritten version without re-scanning it.
+    public var reason: Range<Int> = 0..<0
     public var version: HTTPVersion = .http11
     public var fields: [HeaderField] = []
     public var framing: BodyFraming = .none

@@ -1,0 +1,120 @@
+/// Writing the rewritten heads the proxy forwards. Fields are copied from the parsed bytes
+/// (`source`, the buffer the head was parsed from) as `name: value CRLF`, with the name's case
+/// and the value untouched; the proxy only drops, adds and merges fields. Each writer returns the
+/// number of bytes written into `out`, or nil if `out` is too small — reserve the matching
+/// `…UpperBound` and it never is.
+
+/// A size that `writeUpstreamRequestHead` never exceeds for this head: the parsed head, one byte
+/// per field (the ": " separator may be one byte longer than the original), the client address,
+/// and the fields the proxy adds.
+public func upstreamRequestHeadUpperBound(_ head: RequestHead, clientAddressCount: Int) -> Int {
+    head.headLength + head.fields.count + clientAddressCount + 256
+}
+
+/// A size that `writeClientResponseHead` never exceeds for this head.
+public func clientResponseHeadUpperBound(_ head: ResponseHead) -> Int {
+    head.headLength + head.fields.count + 256
+}
+
+/// Writes the request head sent to the upstream:
+/// - `METHOD SP target SP HTTP/1.1 CRLF` — always HTTP/1.1 towards the upstream;
+/// - every field except hop-by-hop ones (including those named by Connection), the client's
+///   X-Forwarded-Proto, and Upgrade unless `keepUpgrade`; Host, Content-Length and
+///   Transfer-Encoding are copied as is (the body is forwarded with its original framing);
+/// - one `X-Forwarded-For`: the client's values (empty ones skipped) joined by ", ", then
+///   `clientAddress` (ASCII, e.g. `127.0.0.1`);
+/// - `X-Forwarded-Proto: <forwardedProto>`, replacing whatever the client sent;
+/// - `Connection: upgrade` if `keepUpgrade`; otherwise no Connection field (HTTP/1.1 keeps the
+///   upstream connection alive by default, which the idle pool relies on);
+/// - the final CRLF.
+public func writeUpstreamRequestHead(
+    _ head: RequestHead, from source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
+    forwardedProto: StaticString, keepUpgrade: Bool, into out: UnsafeMutableRawBufferPointer
+) -> Int? {
+    var cursor = OutputCursor(out)
+    cursor.write(source, head.method)
+    cursor.write(" ")
+    cursor.write(source, head.target)
+    cursor.write(" HTTP/1.1\r\n")
+
+    for field in head.fields {
+        switch field.kind {
+        case .hopByHop, .xForwardedProto, .xForwardedFor:
+            continue
+        case .upgrade:
+            if keepUpgrade { cursor.writeField(field, from: source) }
+        case .other, .host, .contentLength, .transferEncoding:
+            cursor.writeField(field, from: source)
+        }
+    }
+
+    cursor.write("X-Forwarded-For: ")
+    for field in head.fields where field.kind == .xForwardedFor && !field.value.isEmpty {
+        cursor.write(source, field.value)
+        cursor.write(", ")
+    }
+    cursor.write(clientAddress)
+    cursor.write("\r\nX-Forwarded-Proto: ")
+    cursor.write(forwardedProto)
+    cursor.write("\r\n")
+    if keepUpgrade { cursor.write("Connection: upgrade\r\n") }
+    cursor.write("\r\n")
+    return cursor.result
+}
+
+/// Writes the response head sent to the client:
+/// - the status line with its version rewritten to `HTTP/1.1` (we speak HTTP/1.1 to the client
+///   whatever the upstream spoke), status code and reason kept (`HTTP/1.1 200 \r\n` when the
+///   upstream sent no reason: the SP before the reason is mandatory);
+/// - every field except hop-by-hop ones; Transfer-Encoding only if `!dechunk` (a de-chunked
+///   body goes to an HTTP/1.0 client close-delimited); Upgrade fields only if `keepUpgrade`;
+/// - one Connection field listing, in order, `upgrade` if `keepUpgrade`, `close` if
+///   `closeClient`, `keep-alive` if `clientIsHTTP10 && !closeClient` (an HTTP/1.0 client closes
+///   by default); no Connection field if none applies;
+/// - the final CRLF.
+public func writeClientResponseHead(
+    _ head: ResponseHead, from source: UnsafeRawBufferPointer, closeClient: Bool,
+    clientIsHTTP10: Bool, dechunk: Bool, keepUpgrade: Bool, into out: UnsafeMutableRawBufferPointer
+) -> Int? {
+    var cursor = OutputCursor(out)
+    cursor.write("HTTP/1.1 ")
+    cursor.writeDecimal(UInt64(clamping: head.status))
+    cursor.write(" ")
+    cursor.write(source, head.reason)
+    cursor.write("\r\n")
+
+    for field in head.fields {
+        switch field.kind {
+        case .hopByHop:
+            continue
+        case .transferEncoding:
+            if !dechunk { cursor.writeField(field, from: source) }
+        case .upgrade:
+            if keepUpgrade { cursor.writeField(field, from: source) }
+        case .other, .host, .contentLength, .xForwardedFor, .xForwardedProto:
+            cursor.writeField(field, from: source)
+        }
+    }
+
+    let keepAlive = clientIsHTTP10 && !closeClient
+    if keepUpgrade || closeClient || keepAlive {
+        cursor.write("Connection: ")
+        var first = true
+        if keepUpgrade {
+            cursor.write("upgrade")
+            first = false
+        }
+        if closeClient {
+            if !first { cursor.write(", ") }
+            cursor.write("close")
+            first = false
+        }
+        if keepAlive {
+            if !first { cursor.write(", ") }
+            cursor.write("keep-alive")
+        }
+        cursor.write("\r\n")
+    }
+    cursor.write("\r\n")
+    return cursor.result
+}
