@@ -29,6 +29,12 @@ extension HTTPSession {
         state = .exchanging
         lastActivity = now
 
+        if request.isCONNECT {
+            // A reverse proxy does not open tunnels to arbitrary hosts.
+            clientIn.consume(headLength)
+            respond(501)
+            return
+        }
         guard let route = listener.routeIndex, let pool = worker.routing.pickPool(route: route) else {
             clientIn.consume(headLength)
             respond(503)
@@ -44,17 +50,12 @@ extension HTTPSession {
         let ipLength = peer.writeIP(into: worker.addressScratch)
         let ip = UnsafeRawBufferPointer(rebasing: worker.addressScratch[0..<ipLength])
         let proto: StaticString = listener.spec.forwardedProto == .https ? "https" : "http"
-        var reserve = request.headLength + ipLength + 256
-        while true {
-            let written = writeUpstreamRequestHead(
-                request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
-                keepUpgrade: request.upgrade, into: upstreamOut.writableSpace(minimum: reserve))
-            if let written {
-                upstreamOut.didWrite(written)
-                return
-            }
-            reserve *= 2
-        }
+        let bound = upstreamRequestHeadUpperBound(request, clientAddressCount: ipLength)
+        let written = writeUpstreamRequestHead(
+            request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
+            keepUpgrade: request.upgrade, into: upstreamOut.writableSpace(minimum: bound))
+        // The upper bound is exact enough that the write cannot run out of room.
+        upstreamOut.didWrite(written ?? 0)
     }
 
     /// Gets an upstream connection to a backend of the chosen pool that this request has not tried:
@@ -163,7 +164,9 @@ extension HTTPSession {
         case .nothing:
             break
         }
-        if requestDone && responsePhase == .done {
+        // An answer that ended before the request body did (an early 413, say) ends the exchange
+        // too: the client connection closes after it, so the rest of the body needs no reading.
+        if responsePhase == .done && (requestDone || closeAfterExchange) {
             finishExchange()
             return true
         }
@@ -206,7 +209,7 @@ extension HTTPSession {
     func finishExchange() {
         if let u = upstream {
             upstream = nil
-            let reusable = !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
+            let reusable = requestDone && !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
                 && upstreamOut.isEmpty && u.input.isEmpty && !worker.isStopping
             if reusable {
                 u.input.releaseIfEmpty()

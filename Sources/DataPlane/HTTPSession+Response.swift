@@ -84,18 +84,11 @@ extension HTTPSession {
     }
 
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {
-        var reserve = response.headLength + 128
-        while true {
-            let written = writeClientResponseHead(
-                response, from: u.input.readable, closeClient: closeAfterExchange,
-                clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
-                into: clientOut.writableSpace(minimum: reserve))
-            if let written {
-                clientOut.didWrite(written)
-                return
-            }
-            reserve *= 2
-        }
+        let written = writeClientResponseHead(
+            response, from: u.input.readable, closeClient: closeAfterExchange,
+            clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
+            into: clientOut.writableSpace(minimum: clientResponseHeadUpperBound(response)))
+        clientOut.didWrite(written ?? 0)
     }
 
     private func moveResponseBody(_ u: UpstreamConnection) -> Bool {

@@ -132,7 +132,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         case .upstream(let session):
             session.upstreamEvent(events)
         case .idleUpstream(let connection):
-            // An idle connection has nothing to say: data or a close means it is unusable.
+            // An idle connection has nothing to say: data or a close means it is unusable. A bare
+            // writability edge is harmless.
+            guard events.readable else { return }
             idlePool.remove(connection)
             close(connection.fd)
         case .tcp(let session):

@@ -17,7 +17,7 @@ public protocol EventLoopHandler: AnyObject {
 /// One epoll loop, confined to the thread that runs it: a selector, one timerfd driving a heap of
 /// deadlines, and the eventfd of a mailbox for cross-thread messages.
 public final class EventLoop {
-    public var selector: Selector
+    public let selector: Selector
     /// Monotonic nanoseconds, read once per iteration: precise enough for timeouts.
     public private(set) var now: UInt64
     private var timers = TimerHeap()
@@ -56,7 +56,9 @@ public final class EventLoop {
     public func run<Handler: EventLoopHandler>(_ handler: Handler) throws(SyscallError) {
         running = true
         while running {
-            try selector.wait(timeoutMilliseconds: -1) { fd, events in
+            let count = try selector.poll(timeoutMilliseconds: -1)
+            for i in 0..<count {
+                guard let (fd, events) = selector.event(at: i) else { continue }
                 if fd == timerFD {
                     drainTimerFD()
                 } else if fd == mailboxFD {

@@ -14,7 +14,7 @@ public struct IOEvents: Sendable, Equatable {
 /// epoll, edge-triggered. Each registration packs `generation << 32 | fd` into `data.u64`, and
 /// the selector remembers the current generation of every fd, so an event queued for a descriptor
 /// that was closed (and whose number was reused) within the same batch is recognised and dropped.
-public struct Selector: ~Copyable {
+public final class Selector {
     public let epollFD: Int32
     private var generations: [UInt32]
     private var nextGeneration: UInt32 = 1
@@ -35,7 +35,7 @@ public struct Selector: ~Copyable {
 
     /// Registers `fd` for reads and writes, edge-triggered; returns its generation.
     @discardableResult
-    public mutating func register(_ fd: Int32, readable: Bool = true, writable: Bool = true) throws(SyscallError) -> UInt32 {
+    public func register(_ fd: Int32, readable: Bool = true, writable: Bool = true) throws(SyscallError) -> UInt32 {
         let index = Int(fd)
         if index >= generations.count {
             generations.append(contentsOf: repeatElement(0, count: max(index + 1 - generations.count, generations.count)))
@@ -55,10 +55,17 @@ public struct Selector: ~Copyable {
     }
 
     /// Forgets `fd`: call before closing it. Events still queued for it become stale.
-    public mutating func deregister(_ fd: Int32) {
+    public func deregister(_ fd: Int32) {
         let index = Int(fd)
         if index < generations.count { generations[index] = 0 }
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+    }
+
+    /// Forgets `fd` without a syscall: close(2) removes it from the epoll set by itself (we never
+    /// dup descriptors), so only the generation must change to make queued events stale.
+    public func forget(_ fd: Int32) {
+        let index = Int(fd)
+        if index < generations.count { generations[index] = 0 }
     }
 
     public func generation(of fd: Int32) -> UInt32 {
@@ -66,20 +73,24 @@ public struct Selector: ~Copyable {
         return index < generations.count ? generations[index] : 0
     }
 
-    /// Waits up to `timeoutMilliseconds` (-1: forever) and calls `body` for each live event.
-    public mutating func wait(timeoutMilliseconds: Int32, _ body: (Int32, IOEvents) -> Void) throws(SyscallError) {
-        let count: Int32
+    /// Waits up to `timeoutMilliseconds` (-1: forever); returns how many events are ready. Read
+    /// them with `event(at:)`. Callers may register and forget descriptors while iterating.
+    public func poll(timeoutMilliseconds: Int32) throws(SyscallError) -> Int {
         switch try syscall("epoll_wait", { epoll_wait(epollFD, events, capacity, timeoutMilliseconds) }) {
-        case .processed(let n): count = n
-        case .wouldBlock: return
+        case .processed(let n): return Int(n)
+        case .wouldBlock: return 0
         }
-        for i in 0..<Int(count) {
-            let event = events[i]
-            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.data.u64))
-            let generation = UInt32(truncatingIfNeeded: event.data.u64 >> 32)
-            // Checked per event, not per batch: an earlier event in this batch may have closed it.
-            guard Int(fd) < generations.count, generations[Int(fd)] == generation else { continue }
-            body(fd, IOEvents(rawValue: event.events))
-        }
+    }
+
+    /// Event `i` of the last poll, or nil when it is stale: its descriptor was forgotten or
+    /// re-registered (a reused fd number) since the event was queued. Checked per event, not
+    /// per batch, because an earlier event of the same batch may have closed it.
+    @inline(__always)
+    public func event(at i: Int) -> (fd: Int32, events: IOEvents)? {
+        let event = events[i]
+        let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: event.data.u64))
+        let generation = UInt32(truncatingIfNeeded: event.data.u64 >> 32)
+        guard Int(fd) < generations.count, generations[Int(fd)] == generation else { return nil }
+        return (fd, IOEvents(rawValue: event.events))
     }
 }
