@@ -3,6 +3,7 @@ import DataPlane
 import Dispatch
 import EventLoop
 import Foundation
+import Metrics
 
 /// The running proxy: owns the workers and their threads, the listeners, and the current config.
 /// All its methods run on the control plane's serial queue.
@@ -142,9 +143,14 @@ public final class Proxy: @unchecked Sendable {
         let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))
         for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
         let threads = self.threads
+        let workers = self.workers
         DispatchQueue.global().async {
             for thread in threads { thread.join() }
-            Log.info("stopped")
+            // The threads have ended: their counters are safe to read.
+            let total = workers.map(\.counters).reduce(WorkerCounters(), +)
+            Log.info("stopped after \(total.requests) requests on \(total.connectionsAccepted) connections "
+                     + "(proxy answers: \(total.proxyErrors4xx) 4xx, \(total.proxyErrors5xx) 5xx; "
+                     + "failed upstream connects: \(total.upstreamConnectFailures))")
             exit(0)
         }
     }

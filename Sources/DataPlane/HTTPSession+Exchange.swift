@@ -1,6 +1,7 @@
 import Balancer
 import EventLoop
 import HTTP1
+import Metrics
 
 /// The request side of an exchange: routing, the rewritten head, the request body and the
 /// upstream connection (reused from the idle pool, or connected, with retries while nothing of
@@ -28,6 +29,7 @@ extension HTTPSession {
         attempts = 0
         state = .exchanging
         lastActivity = now
+        worker.counters.requests &+= 1
 
         if request.isCONNECT {
             // A reverse proxy does not open tunnels to arbitrary hosts.
@@ -88,6 +90,7 @@ extension HTTPSession {
                 lastActivity = now
                 return
             } catch {
+                worker.counters.upstreamConnectFailures &+= 1
                 continue  // refused at once (common on loopback): the next backend
             }
         }
@@ -97,6 +100,7 @@ extension HTTPSession {
     /// The upstream connection failed. Retried elsewhere only if not one byte of the request left
     /// and no answer has started; otherwise the client gets a 502 (or a cut, mid-response).
     func upstreamFailed() {
+        if let u = upstream, !u.connected { worker.counters.upstreamConnectFailures &+= 1 }
         if let u = upstream {
             worker.close(u.fd, reset: true)
             upstream = nil

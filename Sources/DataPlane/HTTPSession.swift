@@ -1,6 +1,7 @@
 import Balancer
 import EventLoop
 import HTTP1
+import Metrics
 
 /// One client connection on an HTTP listener, for its whole life: it reads request heads, routes
 /// each request, relays the exchange with one upstream connection at a time, and answers the
@@ -283,6 +284,7 @@ final class HTTPSession {
             worker.close(u.fd, reset: true)
             upstream = nil
         }
+        if status >= 500 { worker.counters.proxyErrors5xx &+= 1 } else { worker.counters.proxyErrors4xx &+= 1 }
         clientOut.clear()
         writeErrorResponse(status: status, into: &clientOut)
         state = .closing

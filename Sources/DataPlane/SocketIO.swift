@@ -13,6 +13,7 @@ enum ReadOutcome {
 /// for, which means the socket was drained (unless a hang-up was seen: then read on to the EOF).
 @inline(__always)
 func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool, minimum: Int = 4096) -> ReadOutcome {
+    guard readable else { return .nothing }
     let space = buffer.writableSpace(minimum: minimum)
     do {
         switch try Socket.read(fd, into: space) {

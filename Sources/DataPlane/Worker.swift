@@ -1,6 +1,7 @@
 import CLinux
 import EventLoop
 import Glibc
+import Metrics
 
 /// Messages the control plane posts to a worker.
 public enum WorkerMessage: Sendable {
@@ -54,6 +55,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var listeners: [Listener] = []
     let idlePool = IdleUpstreamPool()
     var activeConnections = 0
+    /// Written by this worker's thread only; read by others only after the thread has ended.
+    public internal(set) var counters = WorkerCounters()
     private var acceptPaused = false
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
@@ -219,6 +222,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             }
             Socket.setNoDelay(accepted.fd)
             activeConnections += 1
+            counters.connectionsAccepted &+= 1
             switch listener.spec.kind {
             case .http:
                 let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener)
