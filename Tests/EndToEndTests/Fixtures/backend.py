@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""A test backend for cutover's end-to-end tests. Standard library only, raw sockets, so every
+byte on the wire is under the test's control.
+
+    backend.py --name NAME [--port PORT]            HTTP/1.1 backend
+    backend.py --name NAME [--port PORT] --tcp-echo raw echo; on client EOF sends "BYE", half-closes
+
+It binds 127.0.0.1:PORT (0 = any free port) and prints "READY <port>" on stdout once listening.
+It exits when its stdin reaches EOF, so it never outlives the test process that started it.
+
+HTTP endpoints (any method):
+  /                 200, body = NAME; X-Backend: NAME; X-Conn: per-connection sequence number
+  /headers          200, JSON {"request_line": ..., "headers": [[name, value], ...]} as received
+  /echo             the request body (Content-Length or chunked) answered back with Content-Length
+  /chunked?n=K&size=S   chunked response: K chunks of S bytes, chunk i filled with 'a' + i % 26
+  /big?bytes=N      N bytes (Content-Length), written in 64 KiB pieces, byte i = i % 251
+  /slow?ms=M        waits M ms, then 200 "slow"
+  /close            200 without Content-Length; the close ends the body
+  /status?code=C    status C with no body (204, 304)
+  /garbage          answers bytes that are not HTTP, then closes
+  /drop             closes the connection without answering
+  /count            JSON {"heads": H, "complete": C}: request heads received, and requests whose
+                    body was received whole (this endpoint itself is not counted)
+  Upgrade: websocket  101 Switching Protocols, then raw bytes echoed back upper-cased until EOF
+  Expect: 100-continue  "HTTP/1.1 100 Continue" is sent before the body is read
+  HEAD              the GET head, no body
+"""
+
+import argparse
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from urllib.parse import urlsplit, parse_qs
+
+NAME = "backend"
+LOCK = threading.Lock()
+COUNTS = {"heads": 0, "complete": 0, "connections": 0}
+
+
+def bump(key):
+    with LOCK:
+        COUNTS[key] += 1
+        return COUNTS[key]
+
+
+class BadRequest(Exception):
+    pass
+
+
+def read_line(rfile, limit=65536):
+    line = rfile.readline(limit)
+    if not line:
+        return None
+    if not line.endswith(b"\r\n"):
+        raise BadRequest("line not ended by CRLF")
+    return line[:-2]
+
+
+def read_head(rfile):
+    """Returns (method, target, version, headers) or None on a clean EOF before a request."""
+    line = read_line(rfile)
+    if line is None:
+        return None
+    parts = line.split(b" ")
+    if len(parts) != 3:
+        raise BadRequest("bad request line")
+    method, target, version = (p.decode("latin-1") for p in parts)
+    headers = []
+    while True:
+        line = read_line(rfile)
+        if line is None:
+            raise BadRequest("EOF in head")
+        if line == b"":
+            break
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise BadRequest("field without colon")
+        headers.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+    return method, target, version, headers
+
+
+def header(headers, name):
+    name = name.lower()
+    for n, v in headers:
+        if n.lower() == name:
+            return v
+    return None
+
+
+def read_body(rfile, headers):
+    te = header(headers, "transfer-encoding")
+    if te is not None:
+        if te.strip().lower() != "chunked":
+            raise BadRequest("unexpected transfer-encoding")
+        body = bytearray()
+        while True:
+            size_line = read_line(rfile)
+            if size_line is None:
+                raise BadRequest("EOF in chunked body")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while True:  # trailers
+                    t = read_line(rfile)
+                    if t is None:
+                        raise BadRequest("EOF in trailers")
+                    if t == b"":
+                        return bytes(body)
+            data = rfile.read(size)
+            if len(data) != size:
+                raise BadRequest("EOF in chunk")
+            body += data
+            if rfile.read(2) != b"\r\n":
+                raise BadRequest("chunk not ended by CRLF")
+    length = header(headers, "content-length")
+    if length is None:
+        return b""
+    n = int(length)
+    data = rfile.read(n)
+    if len(data) != n:
+        raise BadRequest("EOF in body")
+    return data
+
+
+class HTTPHandler(socketserver.StreamRequestHandler):
+    rbufsize = 65536
+
+    def send(self, data):
+        self.connection.sendall(data)
+
+    def respond(self, status, reason, body=b"", extra=(), head_only=False, length=True):
+        lines = ["HTTP/1.1 %d %s" % (status, reason), "X-Backend: " + NAME, "X-Conn: %d" % self.conn_id]
+        if length:
+            lines.append("Content-Length: %d" % len(body))
+        lines.extend("%s: %s" % kv for kv in extra)
+        out = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if not head_only:
+            out += body
+        self.send(out)
+
+    def handle(self):
+        self.conn_id = bump("connections")
+        try:
+            while self.serve_one():
+                pass
+        except (BadRequest, ConnectionError, ValueError):
+            pass
+
+    def serve_one(self):
+        head = read_head(self.rfile)
+        if head is None:
+            return False
+        method, target, version, headers = head
+        url = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        path = url.path
+        if path != "/count":
+            bump("heads")
+        keep_alive = version == "HTTP/1.1" and "close" not in (header(headers, "connection") or "").lower()
+        head_only = method == "HEAD"
+
+        if path == "/count":
+            with LOCK:
+                body = json.dumps({"heads": COUNTS["heads"], "complete": COUNTS["complete"]}).encode()
+            self.respond(200, "OK", body, [("Content-Type", "application/json")])
+            return keep_alive
+
+        upgrade = (header(headers, "upgrade") or "").lower()
+        if upgrade == "websocket":
+            bump("complete")
+            self.send(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "X-Backend: %s\r\n\r\n" % NAME).encode())
+            # The tunnel: whatever arrives is sent back upper-cased, until the client's EOF.
+            while True:
+                data = self.rfile.read1(65536)
+                if not data:
+                    break
+                self.send(data.upper())
+            self.connection.shutdown(socket.SHUT_WR)
+            return False
+
+        if (header(headers, "expect") or "").lower() == "100-continue":
+            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = read_body(self.rfile, headers)
+        bump("complete")
+
+        if path == "/":
+            self.respond(200, "OK", NAME.encode(), [("Content-Type", "text/plain")], head_only)
+        elif path == "/headers":
+            payload = {"request_line": "%s %s %s" % (method, target, version),
+                       "headers": [[n, v] for n, v in headers]}
+            self.respond(200, "OK", json.dumps(payload).encode(), [("Content-Type", "application/json")], head_only)
+        elif path == "/echo":
+            framing = "chunked" if header(headers, "transfer-encoding") else "length"
+            self.respond(200, "OK", body, [("X-Request-Framing", framing)], head_only)
+        elif path == "/chunked":
+            n, size = int(query.get("n", "3")), int(query.get("size", "10"))
+            out = ("HTTP/1.1 200 OK\r\nX-Backend: %s\r\nX-Conn: %d\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   % (NAME, self.conn_id)).encode()
+            self.send(out)
+            if not head_only:
+                for i in range(n):
+                    self.send(b"%x\r\n" % size + bytes([97 + i % 26]) * size + b"\r\n")
+                self.send(b"0\r\n\r\n")
+        elif path == "/big":
+            total = int(query["bytes"])
+            self.respond(200, "OK", extra=[("Content-Length", str(total))], head_only=True, length=False)
+            if not head_only:
+                pattern = bytes(i % 251 for i in range(251 * 262))  # 65762 bytes
+                sent = 0
+                while sent < total:
+                    offset = sent % 251
+                    piece = pattern[offset:offset + min(65536, total - sent)]
+                    self.send(piece)
+                    sent += len(piece)
+        elif path == "/slow":
+            time.sleep(int(query.get("ms", "1000")) / 1000.0)
+            self.respond(200, "OK", b"slow", [], head_only)
+        elif path == "/close":
+            self.respond(200, "OK", extra=[("Connection", "close")], head_only=True, length=False)
+            if not head_only:
+                self.send(b"closed-body-" + NAME.encode())
+            self.connection.shutdown(socket.SHUT_WR)
+            return False
+        elif path == "/garbage":
+            self.send(b"THIS IS NOT HTTP\r\n\r\n")
+            self.connection.shutdown(socket.SHUT_WR)
+            return False
+        elif path == "/drop":
+            return False
+        elif path == "/status":
+            code = int(query.get("code", "204"))
+            extra = [("ETag", '"v1"')] if code == 304 else []
+            reason = {204: "No Content", 304: "Not Modified"}.get(code, "Status")
+            self.respond(code, reason, extra=extra, head_only=True, length=False)
+        else:
+            self.respond(404, "Not Found", b"not found\n", [], head_only)
+        return keep_alive
+
+
+class EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        bump("connections")
+        conn = self.request
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+            conn.sendall(b"BYE")
+            conn.shutdown(socket.SHUT_WR)
+            # Wait for the peer to close its side too, so the BYE is not cut by an RST.
+            conn.settimeout(5)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def watch_parent():
+    # The test process holds our stdin open; its EOF (exit, crash) ends us.
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def main():
+    global NAME
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tcp-echo", action="store_true")
+    args = parser.parse_args()
+    NAME = args.name
+    server = Server(("127.0.0.1", args.port), EchoHandler if args.tcp_echo else HTTPHandler)
+    threading.Thread(target=watch_parent, daemon=True).start()
+    print("READY %d" % server.server_address[1], flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

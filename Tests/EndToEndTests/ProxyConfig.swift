@@ -1,0 +1,72 @@
+/// The YAML a test runs the proxy with. One worker, so the rotation state the round-robin and
+/// split assertions count on is a single one; a short shutdown so stops are quick.
+struct ProxyConfig {
+    struct Listener {
+        var name: String
+        var port: UInt16
+        var proto = "http"
+        var route: String
+    }
+    struct Pool {
+        var name: String
+        var backends: [(port: UInt16, weight: Int)]
+    }
+
+    var listeners: [Listener]
+    var routes: [(name: String, split: [(pool: String, weight: Int)])]
+    var pools: [Pool]
+    var timeouts: [(key: String, value: String)] = [("connect", "1s"), ("shutdown", "5s")]
+    var limits: [(key: String, value: Int)] = []
+
+    /// One HTTP listener on `port` whose route `app` splits between `pools` by `split`.
+    static func http(port: UInt16, split: [(pool: String, weight: Int)], pools: [Pool]) -> ProxyConfig {
+        ProxyConfig(listeners: [Listener(name: "web", port: port, route: "app")],
+                    routes: [("app", split)], pools: pools)
+    }
+
+    /// One HTTP listener on `port` in front of one pool `blue` holding `backends` (weight 1 each).
+    static func http(port: UInt16, backends: [Backend]) -> ProxyConfig {
+        http(port: port, split: [("blue", 100)],
+             pools: [Pool(name: "blue", backends: backends.map { ($0.port, 1) })])
+    }
+
+    func setting(timeout key: String, _ value: String) -> ProxyConfig {
+        var copy = self
+        copy.timeouts.removeAll { $0.key == key }
+        copy.timeouts.append((key, value))
+        return copy
+    }
+
+    func setting(limit key: String, _ value: Int) -> ProxyConfig {
+        var copy = self
+        copy.limits.removeAll { $0.key == key }
+        copy.limits.append((key, value))
+        return copy
+    }
+
+    var yaml: String {
+        var lines = ["workers: 1", "listeners:"]
+        for l in listeners {
+            lines += ["  - name: \(l.name)", "    listen: 127.0.0.1:\(l.port)", "    protocol: \(l.proto)", "    route: \(l.route)"]
+        }
+        lines.append("routes:")
+        for route in routes {
+            lines += ["  \(route.name):",
+                      "    pools: { \(route.split.map { "\($0.pool): \($0.weight)" }.joined(separator: ", ")) }"]
+        }
+        lines.append("pools:")
+        for pool in pools {
+            lines += ["  \(pool.name):", "    backends:"]
+            lines += pool.backends.map { "      - { address: 127.0.0.1:\($0.port), weight: \($0.weight) }" }
+        }
+        if !timeouts.isEmpty {
+            lines.append("timeouts:")
+            lines += timeouts.map { "  \($0.key): \($0.value)" }
+        }
+        if !limits.isEmpty {
+            lines.append("limits:")
+            lines += limits.map { "  \($0.key): \($0.value)" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
