@@ -23,5 +23,6 @@ pools:
 timeouts:
   connect: 1s
   shutdown: 5s
+
 """
 }

@@ -56,7 +56,8 @@ final class HTTPSession {
 
     var lastActivity: UInt64 = 0
     var headStarted: UInt64 = 0
-    var timerQueued = false
+    /// The earliest deadline this session has an entry for in the loop's timer heap.
+    var queuedDeadline: UInt64 = .max
     var servedRequests = 0
     var shutdownPending = false
     var tunnelUpstreamShut = false
@@ -188,16 +189,18 @@ final class HTTPSession {
         }
     }
 
-    /// Deadlines move on every exchange; the heap holds at most one entry per session and a stale
-    /// one re-arms itself when it fires (see `TimerHeap`).
+    /// Deadlines move on every exchange. Moving one later costs nothing: the queued entry fires,
+    /// finds the session not due yet, and re-arms (see `TimerHeap`). Only a deadline earlier than
+    /// the earliest queued one (a short `upstream_response` after a long `idle`) adds an entry.
     private func ensureTimer() {
-        guard !timerQueued else { return }
-        timerQueued = true
-        worker.loop.schedule(deadline: deadline, token: worker.timerToken(fd: fd, generation: generation))
+        let due = deadline
+        guard due < queuedDeadline else { return }
+        queuedDeadline = due
+        worker.loop.schedule(deadline: due, token: worker.timerToken(fd: fd, generation: generation))
     }
 
     func timerFired() {
-        timerQueued = false
+        if queuedDeadline <= now { queuedDeadline = .max }
         guard state != .closed else { return }
         if deadline > now {
             ensureTimer()

@@ -28,7 +28,7 @@ final class TCPSession {
     private var attempts = 0
     private var poolIndex = -1
     private var lastActivity: UInt64 = 0
-    private var timerQueued = false
+    private var queuedDeadline: UInt64 = .max
     private var closed = false
 
     /// The default pipe size: what one splice can hold before the sink must drain it.
@@ -170,10 +170,12 @@ final class TCPSession {
         return progress
     }
 
+    /// As in `HTTPSession`: a later deadline re-arms lazily, an earlier one adds an entry.
     private func ensureTimer() {
-        guard !timerQueued else { return }
-        timerQueued = true
-        worker.loop.schedule(deadline: deadline, token: worker.timerToken(fd: clientFD, generation: clientGeneration))
+        let due = deadline
+        guard due < queuedDeadline else { return }
+        queuedDeadline = due
+        worker.loop.schedule(deadline: due, token: worker.timerToken(fd: clientFD, generation: clientGeneration))
     }
 
     private var deadline: UInt64 {
@@ -181,7 +183,7 @@ final class TCPSession {
     }
 
     func timerFired() {
-        timerQueued = false
+        if queuedDeadline <= worker.loop.now { queuedDeadline = .max }
         guard !closed else { return }
         if deadline > worker.loop.now {
             ensureTimer()

@@ -57,6 +57,9 @@ public final class EventLoop {
         running = true
         while running {
             let count = try selector.poll(timeoutMilliseconds: -1)
+            // After the wait, not only before it: handlers stamp activity with `now`, and the
+            // value from before epoll_wait is stale by however long the loop slept.
+            now = MonotonicClock.now()
             for i in 0..<count {
                 guard let (fd, events) = selector.event(at: i) else { continue }
                 if fd == timerFD {
