@@ -4,9 +4,15 @@ import HTTP1
 /// The response side of an exchange: the upstream's head is checked and rewritten for the client,
 /// and the body is relayed with its framing checked (or de-chunked for an HTTP/1.0 client).
 extension HTTPSession {
-    /// Returns whether anything moved.
+    /// Parses and moves everything the upstream's buffer holds (a head and the body bytes behind
+    /// it go out in one write); returns whether anything moved.
     func processResponse() -> Bool {
-        guard let u = upstream else { return false }
+        var progress = false
+        while state == .exchanging, let u = upstream, processResponseStep(u) { progress = true }
+        return progress
+    }
+
+    private func processResponseStep(_ u: UpstreamConnection) -> Bool {
         switch responsePhase {
         case .awaitingHead:
             if u.input.isEmpty {

@@ -73,7 +73,7 @@ public struct ByteBuffer: ~Copyable {
             writerIndex = unread
             if capacity - writerIndex >= count { return }
         }
-        var newCapacity = capacity * 2
+        var newCapacity = max(capacity * 2, 64)
         while newCapacity - writerIndex < count { newCapacity *= 2 }
         let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         grown.copyMemory(from: storage!, byteCount: writerIndex)
