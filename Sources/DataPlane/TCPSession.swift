@@ -14,7 +14,9 @@ final class TCPSession {
         var shut = false
     }
 
-    unowned let worker: Worker
+    // unowned(unsafe): the worker outlives every session it owns, and a checked unowned
+    // reference costs a retain/release pair per access on the hot path.
+    unowned(unsafe) let worker: Worker
     let clientFD: Int32
     private var clientGeneration: UInt32 = 0
     let listener: Listener
