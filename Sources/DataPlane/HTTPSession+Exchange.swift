@@ -52,10 +52,15 @@ extension HTTPSession {
         let ipLength = peer.writeIP(into: worker.addressScratch)
         let ip = UnsafeRawBufferPointer(rebasing: worker.addressScratch[0..<ipLength])
         let proto: StaticString = listener.spec.forwardedProto == .https ? "https" : "http"
-        let bound = upstreamRequestHeadUpperBound(request, clientAddressCount: ipLength)
-        let written = writeUpstreamRequestHead(
-            request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
-            keepUpgrade: request.upgrade, into: upstreamOut.writableSpace(minimum: bound))
+        // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
+        // pool's name stands in, as nginx sends its upstream's name.
+        let poolName = worker.routing.table.pools[poolIndex].hostBytes
+        let bound = upstreamRequestHeadUpperBound(request, clientAddressCount: ipLength + poolName.count)
+        let written = poolName.withUnsafeBytes { host in
+            writeUpstreamRequestHead(
+                request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
+                keepUpgrade: request.upgrade, fallbackHost: host, into: upstreamOut.writableSpace(minimum: bound))
+        }
         // The upper bound is exact enough that the write cannot run out of room.
         upstreamOut.didWrite(written ?? 0)
     }

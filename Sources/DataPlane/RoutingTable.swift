@@ -30,10 +30,13 @@ public final class RoutingTable: Sendable {
     public struct Pool: Sendable {
         public var name: String
         public var backends: [Backend]
+        /// The name as bytes, for a Host field the proxy must supply (no String work per request).
+        public let hostBytes: [UInt8]
 
         public init(name: String, backends: [Backend]) {
             self.name = name
             self.backends = backends
+            self.hostBytes = Array(name.utf8)
         }
     }
 

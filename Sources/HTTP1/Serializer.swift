@@ -26,10 +26,15 @@ public func clientResponseHeadUpperBound(_ head: ResponseHead) -> Int {
 /// - `X-Forwarded-Proto: <forwardedProto>`, replacing whatever the client sent;
 /// - `Connection: upgrade` if `keepUpgrade`; otherwise no Connection field (HTTP/1.1 keeps the
 ///   upstream connection alive by default, which the idle pool relies on);
+/// - `Host: <fallbackHost>` when the request has no Host (an HTTP/1.0 client may omit it, but
+///   the upstream request is HTTP/1.1, where a missing Host is a 400); `fallbackHost` is counted
+///   in the upper bound's slack only up to 64 bytes, so callers add longer ones to it;
 /// - the final CRLF.
 public func writeUpstreamRequestHead(
     _ head: RequestHead, from source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
-    forwardedProto: StaticString, keepUpgrade: Bool, into out: UnsafeMutableRawBufferPointer
+    forwardedProto: StaticString, keepUpgrade: Bool,
+    fallbackHost: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+    into out: UnsafeMutableRawBufferPointer
 ) -> Int? {
     var cursor = OutputCursor(out)
     cursor.write(source, head.method)
@@ -37,15 +42,24 @@ public func writeUpstreamRequestHead(
     cursor.write(source, head.target)
     cursor.write(" HTTP/1.1\r\n")
 
+    var sawHost = false
     for field in head.fields {
         switch field.kind {
         case .hopByHop, .xForwardedProto, .xForwardedFor:
             continue
         case .upgrade:
             if keepUpgrade { cursor.writeField(field, from: source) }
-        case .other, .host, .contentLength, .transferEncoding:
+        case .host:
+            sawHost = true
+            cursor.writeField(field, from: source)
+        case .other, .contentLength, .transferEncoding:
             cursor.writeField(field, from: source)
         }
+    }
+    if !sawHost && fallbackHost.count > 0 {
+        cursor.write("Host: ")
+        cursor.write(fallbackHost)
+        cursor.write("\r\n")
     }
 
     cursor.write("X-Forwarded-For: ")

@@ -53,6 +53,8 @@ import Testing
 
         #expect(response.status == 200 && response.bodyText == "blue")
         #expect(closed)
-        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(4), "closed after \(elapsed)")
+        // The clock here starts only once this (possibly descheduled) test has read the response,
+        // after the proxy's idle clock started: so the lower bound has slack, not the 1 s itself.
+        #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(4), "closed after \(elapsed)")
     }
 }

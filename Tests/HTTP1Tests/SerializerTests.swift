@@ -5,18 +5,21 @@ import HTTP1
 @Suite struct UpstreamRequestSerializerTests {
     private func upstream(
         _ text: String, client: String = "127.0.0.1", proto: StaticString = "https", keepUpgrade: Bool = false,
-        capacity: Int? = nil
+        fallbackHost: String = "", capacity: Int? = nil
     ) -> String? {
         let p = parseRequest(text)
         expectComplete(p.result)
         let address = bytes(client)
-        let bound = upstreamRequestHeadUpperBound(p.head, clientAddressCount: address.count)
+        let host = bytes(fallbackHost)
+        let bound = upstreamRequestHeadUpperBound(p.head, clientAddressCount: address.count + host.count)
         var out = [UInt8](repeating: 0, count: capacity ?? bound)
         let written = p.bytes.withUnsafeBytes { source in
             address.withUnsafeBytes { addr in
-                out.withUnsafeMutableBytes { dst in
-                    writeUpstreamRequestHead(p.head, from: source, clientAddress: addr, forwardedProto: proto,
-                                             keepUpgrade: keepUpgrade, into: dst)
+                host.withUnsafeBytes { hostBytes in
+                    out.withUnsafeMutableBytes { dst in
+                        writeUpstreamRequestHead(p.head, from: source, clientAddress: addr, forwardedProto: proto,
+                                                 keepUpgrade: keepUpgrade, fallbackHost: hostBytes, into: dst)
+                    }
                 }
             }
         }
@@ -33,6 +36,16 @@ import HTTP1
         #expect(upstream(text) ==
             "GET /x?y=1 HTTP/1.1\r\nHost: Example.com\r\nUser-Agent: curl/8\r\nAccept: */*\r\n"
             + "X-Forwarded-For: 10.0.0.1, 10.0.0.2 , 10.0.0.3, 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n")
+    }
+
+    @Test func suppliesHostForAnHTTP10RequestWithoutOne() {
+        #expect(upstream("GET / HTTP/1.0\r\n\r\n", proto: "http", fallbackHost: "blue") ==
+            "GET / HTTP/1.1\r\nHost: blue\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n")
+    }
+
+    @Test func keepsTheClientsHostOverTheFallback() {
+        #expect(upstream("GET / HTTP/1.0\r\nHost: a\r\n\r\n", proto: "http", fallbackHost: "blue") ==
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n\r\n")
     }
 
     @Test func addsXForwardedForWhenTheClientSentNone() {
