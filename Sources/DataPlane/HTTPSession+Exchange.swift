@@ -55,10 +55,10 @@ extension HTTPSession {
         // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
         // pool's name stands in, as nginx sends its upstream's name.
         let poolName = worker.routing.table.pools[poolIndex].hostBytes
-        let bound = upstreamRequestHeadUpperBound(request, clientAddressCount: ipLength + poolName.count)
+        let bound = upstreamRequestHeadUpperBound(worker.requestHead, clientAddressCount: ipLength + poolName.count)
         let written = poolName.withUnsafeBytes { host in
             writeUpstreamRequestHead(
-                request, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
+                worker.requestHead, from: clientIn.readable, clientAddress: ip, forwardedProto: proto,
                 keepUpgrade: request.upgrade, fallbackHost: host, into: upstreamOut.writableSpace(minimum: bound))
         }
         // The upper bound is exact enough that the write cannot run out of room.
@@ -85,7 +85,8 @@ extension HTTPSession {
             do {
                 let (upstreamFD, connected) = try Socket.connect(to: address)
                 Socket.setNoDelay(upstreamFD)
-                let connection = UpstreamConnection(fd: upstreamFD, generation: 0, address: address, connected: connected)
+                let connection = UpstreamConnection(fd: upstreamFD, generation: 0, address: address, connected: connected,
+                                                    pool: worker.bufferPool)
                 guard let generation = worker.register(upstreamFD, as: .upstream(self)) else {
                     Socket.close(upstreamFD)
                     continue

@@ -21,11 +21,12 @@ extension HTTPSession {
             }
             do {
                 let limits = ParseLimits(maxHeaderBytes: max(settings.maxHeaderBytes, 65536))
-                switch try parseResponseHead(u.input.readable, requestWasHEAD: request.isHEAD, limits: limits, into: &response) {
+                switch try parseResponseHead(u.input.readable, requestWasHEAD: request.isHEAD, limits: limits, into: &worker.responseHead) {
                 case .incomplete:
                     if u.peerClosed { respond(502); return true }
                     return false
                 case .complete:
+                    response = ResponseFacts(worker.responseHead)
                     handleResponseHead(u)
                     return true
                 }
@@ -91,9 +92,9 @@ extension HTTPSession {
 
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {
         let written = writeClientResponseHead(
-            response, from: u.input.readable, closeClient: closeAfterExchange,
+            worker.responseHead, from: u.input.readable, closeClient: closeAfterExchange,
             clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
-            into: clientOut.writableSpace(minimum: clientResponseHeadUpperBound(response)))
+            into: clientOut.writableSpace(minimum: clientResponseHeadUpperBound(worker.responseHead)))
         clientOut.didWrite(written ?? 0)
     }
 

@@ -19,11 +19,11 @@ final class HTTPSession {
     let peer: SocketAddress
     let listener: Listener
 
-    var clientIn = ByteBuffer(initialCapacity: 16384)
-    var clientOut = ByteBuffer(initialCapacity: 16384)
+    var clientIn: ByteBuffer
+    var clientOut: ByteBuffer
     /// Request bytes for the upstream. Kept whole until the first byte is written, so a failed
     /// connect can be retried on another backend with exactly the same bytes.
-    var upstreamOut = ByteBuffer(initialCapacity: 16384)
+    var upstreamOut: ByteBuffer
     var clientReadable = false
     var clientWritable = true
     var clientHangup = false
@@ -32,8 +32,8 @@ final class HTTPSession {
     enum State { case readingHead, exchanging, tunnel, closing, closed }
     var state: State = .readingHead
 
-    var request = RequestHead()
-    var response = ResponseHead()
+    var request = RequestFacts()
+    var response = ResponseFacts()
     var upstream: UpstreamConnection?
 
     enum Body {
@@ -72,6 +72,9 @@ final class HTTPSession {
         self.fd = fd
         self.peer = peer
         self.listener = listener
+        clientIn = ByteBuffer(pool: worker.bufferPool)
+        clientOut = ByteBuffer(pool: worker.bufferPool)
+        upstreamOut = ByteBuffer(pool: worker.bufferPool)
     }
 
     var settings: ProxySettings { worker.settings }
@@ -144,8 +147,9 @@ final class HTTPSession {
         if !clientIn.isEmpty {
             do {
                 let limits = ParseLimits(maxHeaderBytes: settings.maxHeaderBytes)
-                switch try parseRequestHead(clientIn.readable, limits: limits, into: &request) {
+                switch try parseRequestHead(clientIn.readable, limits: limits, into: &worker.requestHead) {
                 case .complete:
+                    request = RequestFacts(worker.requestHead)
                     startExchange()
                     return true
                 case .incomplete:

@@ -7,7 +7,7 @@ final class UpstreamConnection {
     var generation: UInt32
     /// The backend it is connected to: the idle pool's key.
     let address: SocketAddress
-    var input = ByteBuffer(initialCapacity: 16384)
+    var input: ByteBuffer
     var connected: Bool
     var readable = false
     var writable = false
@@ -19,7 +19,8 @@ final class UpstreamConnection {
     var reused = false
     var idleDeadline: UInt64 = 0
 
-    init(fd: Int32, generation: UInt32, address: SocketAddress, connected: Bool) {
+    init(fd: Int32, generation: UInt32, address: SocketAddress, connected: Bool, pool: BufferPool) {
+        input = ByteBuffer(pool: pool)
         self.fd = fd
         self.generation = generation
         self.address = address
@@ -50,6 +51,11 @@ final class IdleUpstreamPool {
     }
 
     var count: Int { byAddress.values.reduce(0) { $0 + $1.count } }
+
+    /// Drops every reference without closing (the worker is going away with its descriptors).
+    func forgetAll() {
+        byAddress.removeAll()
+    }
 
     func closeAll(worker: Worker) {
         for list in byAddress.values {

@@ -1,6 +1,7 @@
 import CLinux
 import EventLoop
 import Glibc
+import HTTP1
 import Metrics
 
 /// Messages the control plane posts to a worker.
@@ -60,6 +61,12 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     private var acceptPaused = false
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
+    /// The heads being parsed and rewritten: one at a time per thread, shared by all sessions so
+    /// their field arrays are allocated once per worker, not once per connection.
+    /// Buffer blocks for this worker's connections (declared before them: it must outlive them).
+    let bufferPool = BufferPool()
+    var requestHead = RequestHead()
+    var responseHead = ResponseHead()
     /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
     let addressScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
 
@@ -71,6 +78,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     deinit {
+        // Connections hold buffers from `bufferPool`: release them before the pool goes.
+        owners.removeAll()
+        idlePool.forgetAll()
         addressScratch.deallocate()
     }
 

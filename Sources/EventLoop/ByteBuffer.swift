@@ -9,15 +9,31 @@ public struct ByteBuffer: ~Copyable {
     public private(set) var readerIndex: Int = 0
     public private(set) var writerIndex: Int = 0
     public let initialCapacity: Int
+    /// Where first allocations come from and released blocks go back to; nil: plain malloc.
+    private unowned(unsafe) let pool: BufferPool?
 
     public init(initialCapacity: Int = 16384) {
         self.storage = nil
         self.capacity = 0
         self.initialCapacity = initialCapacity
+        self.pool = nil
+    }
+
+    /// A buffer whose first block comes from `pool` (which must outlive it); it grows beyond the
+    /// block with malloc like any other.
+    public init(pool: BufferPool) {
+        self.storage = nil
+        self.capacity = 0
+        self.initialCapacity = pool.blockSize
+        self.pool = pool
     }
 
     deinit {
-        storage?.deallocate()
+        if let storage { returnStorage(storage) }
+    }
+
+    private func returnStorage(_ block: UnsafeMutableRawPointer) {
+        if let pool, capacity == pool.blockSize { pool.give(block) } else { block.deallocate() }
     }
 
     @inline(__always) public var readableCount: Int { writerIndex - readerIndex }
@@ -61,8 +77,13 @@ public struct ByteBuffer: ~Copyable {
     /// Makes room for `count` more bytes: first by moving unread bytes to the front, then by growing.
     public mutating func reserveWritable(_ count: Int) {
         if storage == nil {
-            capacity = max(initialCapacity, count)
-            storage = .allocate(byteCount: capacity, alignment: 16)
+            if let pool, count <= pool.blockSize {
+                capacity = pool.blockSize
+                storage = pool.take()
+            } else {
+                capacity = max(initialCapacity, count)
+                storage = .allocate(byteCount: capacity, alignment: 16)
+            }
             return
         }
         if capacity - writerIndex >= count { return }
@@ -77,7 +98,7 @@ public struct ByteBuffer: ~Copyable {
         while newCapacity - writerIndex < count { newCapacity *= 2 }
         let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         grown.copyMemory(from: storage!, byteCount: writerIndex)
-        storage!.deallocate()
+        returnStorage(storage!)
         storage = grown
         capacity = newCapacity
     }
@@ -90,7 +111,7 @@ public struct ByteBuffer: ~Copyable {
     /// Frees the storage if nothing is unread (an idle connection keeps no memory).
     public mutating func releaseIfEmpty() {
         guard readerIndex == writerIndex, let storage else { return }
-        storage.deallocate()
+        returnStorage(storage)
         self.storage = nil
         capacity = 0
         readerIndex = 0

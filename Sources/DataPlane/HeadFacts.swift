@@ -1,0 +1,45 @@
+import HTTP1
+
+/// What a session keeps of a request head once it has been forwarded. The parsed head itself
+/// (with its field list) lives in the worker and is reused by every session: only one head is
+/// parsed and rewritten at a time per thread, and an idle connection then holds no field arrays.
+struct RequestFacts {
+    var headLength = 0
+    var version: HTTPVersion = .http11
+    var framing: BodyFraming = .none
+    var wantsClose = false
+    var upgrade = false
+    var isHEAD = false
+    var isCONNECT = false
+
+    init() {}
+
+    init(_ head: RequestHead) {
+        headLength = head.headLength
+        version = head.version
+        framing = head.framing
+        wantsClose = head.wantsClose
+        upgrade = head.upgrade
+        isHEAD = head.isHEAD
+        isCONNECT = head.isCONNECT
+    }
+}
+
+/// What a session keeps of a response head (see `RequestFacts`).
+struct ResponseFacts {
+    var status = 0
+    var headLength = 0
+    var framing: BodyFraming = .none
+    var wantsClose = false
+
+    init() {}
+
+    init(_ head: ResponseHead) {
+        status = head.status
+        headLength = head.headLength
+        framing = head.framing
+        wantsClose = head.wantsClose
+    }
+
+    var isInformational: Bool { status >= 100 && status < 200 }
+}
