@@ -85,10 +85,14 @@ public func writeUpstreamRequestHead(
 /// - one Connection field listing, in order, `upgrade` if `keepUpgrade`, `close` if
 ///   `closeClient`, `keep-alive` if `clientIsHTTP10 && !closeClient` (an HTTP/1.0 client closes
 ///   by default); no Connection field if none applies;
+/// - `extraFields` as given (complete `Name: value CRLF` lines the proxy adds, e.g. a
+///   Set-Cookie for a sticky pool; add their count to the upper bound);
 /// - the final CRLF.
 public func writeClientResponseHead(
     _ head: ResponseHead, from source: UnsafeRawBufferPointer, closeClient: Bool,
-    clientIsHTTP10: Bool, dechunk: Bool, keepUpgrade: Bool, into out: UnsafeMutableRawBufferPointer
+    clientIsHTTP10: Bool, dechunk: Bool, keepUpgrade: Bool,
+    extraFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+    into out: UnsafeMutableRawBufferPointer
 ) -> Int? {
     var cursor = OutputCursor(out)
     cursor.write("HTTP/1.1 ")
@@ -129,6 +133,7 @@ public func writeClientResponseHead(
         }
         cursor.write("\r\n")
     }
+    if extraFields.count > 0 { cursor.write(extraFields) }
     cursor.write("\r\n")
     return cursor.result
 }
