@@ -28,8 +28,6 @@ public enum FeatureGate {
             }
         }
         for route in config.routes {
-            if route.sticky != nil { warnings.append("route '\(route.name)': sticky is not active yet") }
-            if route.override != nil { warnings.append("route '\(route.name)': override is not active yet") }
             if route.ramp.nanoseconds > 0 { warnings.append("route '\(route.name)': ramp is not active yet; splits change at once") }
         }
         if config.admin != nil { warnings.append("admin: the admin API is not served yet") }

@@ -28,7 +28,14 @@ enum SnapshotBuilder {
                 }
                 split.append((index, entry.weight))
             }
-            routes.append(.init(name: route.name, pools: split))
+            let poolNames = route.pools.map(\.name)
+            let sticky = route.sticky.map { RoutingTable.StickyRule(cookieName: $0.cookie, poolNames: poolNames) }
+            let override = route.override.map { rule in
+                RoutingTable.OverrideRule(
+                    headerName: rule.header,
+                    allowFrom: rule.allowFromBlocks.map { AddressBlock(bytes: $0.address, prefixLength: $0.prefixLength) })
+            }
+            routes.append(.init(name: route.name, pools: split, sticky: sticky, override: override))
         }
         return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))
     }

@@ -37,12 +37,18 @@ extension HTTPSession {
             respond(501)
             return
         }
-        guard let route = listener.routeIndex, let pool = worker.routing.pickPool(route: route) else {
+        // The exchange keeps the snapshot it was routed under, even if a reload lands meanwhile.
+        routing = worker.routing
+        guard let route = listener.routeIndex,
+              let choice = routing.choosePool(route: route, head: &worker.requestHead,
+                                                      source: clientIn.readable, peer: peer) else {
             clientIn.consume(headLength)
             respond(503)
             return
         }
-        poolIndex = pool
+        poolIndex = choice.pool
+        routeIndex = route
+        assignCookieSlot = choice.assignCookieSlot
         writeUpstreamHead()
         clientIn.consume(headLength)
         connectUpstream()
@@ -54,7 +60,7 @@ extension HTTPSession {
         let proto: StaticString = listener.spec.forwardedProto == .https ? "https" : "http"
         // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
         // pool's name stands in, as nginx sends its upstream's name.
-        let poolName = worker.routing.table.pools[poolIndex].hostBytes
+        let poolName = routing.table.pools[poolIndex].hostBytes
         let bound = upstreamRequestHeadUpperBound(worker.requestHead, clientAddressCount: ipLength + poolName.count)
         let written = poolName.withUnsafeBytes { host in
             writeUpstreamRequestHead(
@@ -68,9 +74,9 @@ extension HTTPSession {
     /// Gets an upstream connection to a backend of the chosen pool that this request has not tried:
     /// an idle one if the worker has it, else a new non-blocking connect.
     func connectUpstream() {
-        let pool = worker.routing.table.pools[poolIndex]
+        let pool = routing.table.pools[poolIndex]
         while attempts < HTTPSession.maxAttempts {
-            guard let backend = worker.routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
+            guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
             backendIndex = backend

@@ -91,10 +91,18 @@ extension HTTPSession {
     }
 
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {
-        let written = writeClientResponseHead(
-            worker.responseHead, from: u.input.readable, closeClient: closeAfterExchange,
-            clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
-            into: clientOut.writableSpace(minimum: clientResponseHeadUpperBound(worker.responseHead)))
+        var cookie: [UInt8] = []
+        if let slot = assignCookieSlot, !response.isInformational,
+           let rule = routing.table.routes[routeIndex].sticky {
+            cookie = rule.setCookieLines[slot]
+        }
+        let bound = clientResponseHeadUpperBound(worker.responseHead) + cookie.count
+        let written = cookie.withUnsafeBytes { extra in
+            writeClientResponseHead(
+                worker.responseHead, from: u.input.readable, closeClient: closeAfterExchange,
+                clientIsHTTP10: request.version == .http10, dechunk: dechunk, keepUpgrade: keepUpgrade,
+                extraFields: extra, into: clientOut.writableSpace(minimum: bound))
+        }
         clientOut.didWrite(written ?? 0)
     }
 

@@ -52,7 +52,12 @@ final class HTTPSession {
     var upstreamBytesSent = 0
     var responseStarted = false
     var tried = TriedSet()
+    /// The routing snapshot of the current exchange (indices below refer to it).
+    var routing: WorkerRouting
     var poolIndex = -1
+    var routeIndex = -1
+    /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
+    var assignCookieSlot: Int?
     var backendIndex = -1
     var attempts = 0
 
@@ -72,6 +77,7 @@ final class HTTPSession {
         self.fd = fd
         self.peer = peer
         self.listener = listener
+        routing = worker.routing
         clientIn = ByteBuffer(pool: worker.bufferPool)
         clientOut = ByteBuffer(pool: worker.bufferPool)
         upstreamOut = ByteBuffer(pool: worker.bufferPool)

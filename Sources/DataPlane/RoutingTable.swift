@@ -20,10 +20,42 @@ public final class RoutingTable: Sendable {
         public var name: String
         /// Indices into `pools`, with the split weight of each.
         public var pools: [(index: Int, weight: Int)]
+        public var sticky: StickyRule?
+        public var override: OverrideRule?
 
-        public init(name: String, pools: [(index: Int, weight: Int)]) {
+        public init(name: String, pools: [(index: Int, weight: Int)], sticky: StickyRule? = nil, override: OverrideRule? = nil) {
             self.name = name
             self.pools = pools
+            self.sticky = sticky
+            self.override = override
+        }
+    }
+
+    /// `sticky.cookie`: while the split is fractional a client keeps the pool its cookie names.
+    public struct StickyRule: Sendable {
+        public var cookieName: [UInt8]
+        /// Per pool slot of the route, the complete `Set-Cookie: …\r\n` line that assigns it.
+        public var setCookieLines: [[UInt8]]
+
+        public init(cookieName: String, poolNames: [String]) {
+            self.cookieName = Array(cookieName.utf8)
+            setCookieLines = poolNames.map { Array("Set-Cookie: \(cookieName)=\($0); Path=/; HttpOnly; SameSite=Lax\r\n".utf8) }
+        }
+    }
+
+    /// `override`: a request from an allowed address may name its pool in a header. The header is
+    /// never forwarded.
+    public struct OverrideRule: Sendable {
+        public var headerName: [UInt8]
+        public var allowFrom: [AddressBlock]
+
+        public init(headerName: String, allowFrom: [AddressBlock]) {
+            self.headerName = Array(headerName.utf8)
+            self.allowFrom = allowFrom
+        }
+
+        public func allows(_ address: SocketAddress) -> Bool {
+            allowFrom.contains { $0.contains(address) }
         }
     }
 

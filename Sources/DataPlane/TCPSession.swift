@@ -29,6 +29,8 @@ final class TCPSession {
     private var tried = TriedSet()
     private var attempts = 0
     private var poolIndex = -1
+    /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
+    private var routing: WorkerRouting
     private var lastActivity: UInt64 = 0
     private var queuedDeadline: UInt64 = .max
     private var closed = false
@@ -40,6 +42,7 @@ final class TCPSession {
         self.worker = worker
         self.clientFD = fd
         self.listener = listener
+        routing = worker.routing
     }
 
     func start(generation: UInt32) {
@@ -52,7 +55,8 @@ final class TCPSession {
             closeBoth()
             return
         }
-        guard let route = listener.routeIndex, let pool = worker.routing.pickPool(route: route) else {
+        routing = worker.routing
+        guard let route = listener.routeIndex, let pool = routing.pickPool(route: route) else {
             closeBoth()
             return
         }
@@ -62,9 +66,9 @@ final class TCPSession {
     }
 
     private func connect() {
-        let pool = worker.routing.table.pools[poolIndex]
+        let pool = routing.table.pools[poolIndex]
         while attempts < HTTPSession.maxAttempts {
-            guard let backend = worker.routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
+            guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
             do {

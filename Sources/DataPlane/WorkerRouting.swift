@@ -19,10 +19,31 @@ final class WorkerRouting {
 
     func routeIndex(named name: String) -> Int? { routeIndexByName[name] }
 
-    /// The pool a new request on `route` goes to, by the split weights; nil if every weight is 0.
+    /// The route slot a new request goes to by the split weights, skipping pools with no usable
+    /// backend; nil if there is none.
+    func pickSlot(route: Int) -> Int? {
+        guard route < splits.count else { return nil }
+        let pools = table.routes[route].pools
+        return splits[route].next(where: { isUsable(pool: pools[$0].index) })
+    }
+
+    /// The pool a new request on `route` goes to, by the split alone (TCP listeners).
     func pickPool(route: Int) -> Int? {
-        guard route < splits.count, let slot = splits[route].next() else { return nil }
-        return table.routes[route].pools[slot].index
+        pickSlot(route: route).map { table.routes[route].pools[$0].index }
+    }
+
+    func splitWeight(route: Int, slot: Int) -> Int { splits[route].weights[slot] }
+
+    /// More than one pool gets new requests: only then does a sticky cookie mean anything.
+    func splitIsFractional(route: Int) -> Bool {
+        var positive = 0
+        for w in splits[route].weights where w > 0 { positive += 1 }
+        return positive > 1
+    }
+
+    /// Whether a pool has a backend that can take a request.
+    func isUsable(pool: Int) -> Bool {
+        pickers[pool].weights.contains { $0 > 0 }
     }
 
     /// The next backend of `pool` that this request has not tried yet.
