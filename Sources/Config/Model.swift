@@ -49,6 +49,8 @@ public enum WorkerCount: Sendable, Hashable {
 public struct AdminConfig: Sendable, Hashable {
     public var listen: HostPort
     public var token: String?
+    /// Where `listen` is written, so a bind error at start-up can point at it.
+    public var location: SourceLocation
 }
 
 public enum ListenerProtocol: String, Sendable, Hashable, CaseIterable {

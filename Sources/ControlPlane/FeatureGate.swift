@@ -30,7 +30,6 @@ public enum FeatureGate {
         for route in config.routes {
             if route.ramp.nanoseconds > 0 { warnings.append("route '\(route.name)': ramp is not active yet; splits change at once") }
         }
-        if config.admin != nil { warnings.append("admin: the admin API is not served yet") }
         if config.accessLog != .off { warnings.append("access_log: not written yet") }
         return (errors, warnings)
     }

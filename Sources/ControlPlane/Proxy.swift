@@ -14,13 +14,19 @@ public final class Proxy: @unchecked Sendable {
     private var workers: [Worker] = []
     private var threads: [LoopThread] = []
     private var listeners: [String: BoundListener] = [:]
-    private let queue = DispatchQueue(label: "cutover.control")
+    /// Serializes everything that changes the proxy: signals, reloads from SIGHUP and from the
+    /// admin API, stop.
+    let queue = DispatchQueue(label: "cutover.control")
     private var signalSources: [any DispatchSourceSignal] = []
     private var stopping = false
+    /// What the admin API reads; published after every change, never read back by the proxy.
+    let adminState: AdminState
+    private var admin: AdminServer?
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
         self.config = config
+        adminState = AdminState(config: config, generation: 1, workers: Proxy.workerCount(config.workers))
     }
 
     public static func workerCount(_ setting: WorkerCount) -> Int {
@@ -34,6 +40,8 @@ public final class Proxy: @unchecked Sendable {
     public func start() throws(ConfigError) {
         let count = Proxy.workerCount(config.workers)
         let table = try SnapshotBuilder.build(config, generation: generation, workers: count)
+        // The admin socket is bound first: once the data listeners accept, so does the admin API.
+        let admin = try config.admin.map { admin throws(ConfigError) in try AdminServer(admin) }
         var bound: [String: BoundListener] = [:]
         do {
             for listener in config.listeners {
@@ -41,6 +49,7 @@ public final class Proxy: @unchecked Sendable {
             }
         } catch {
             for b in bound.values { b.fds.forEach(Socket.close) }
+            admin?.discard()
             throw error
         }
         listeners = bound
@@ -60,8 +69,14 @@ public final class Proxy: @unchecked Sendable {
         for worker in workers {
             threads.append(LoopThread(name: "cutover-w\(worker.index)") { worker.run() })
         }
+        if let admin {
+            let api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
+            admin.start(api.handle)
+            self.admin = admin
+        }
         Log.info("cutover started: \(count) worker(s), generation \(generation), listeners: "
-                 + config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " "))
+                 + config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
+                 + (admin.map { ", admin API on \($0.listen)" } ?? ""))
     }
 
     /// Installs signal handlers and parks the main thread; returns never (exits when stopped).
@@ -88,6 +103,34 @@ public final class Proxy: @unchecked Sendable {
     /// returned; valid → one new snapshot for every worker, listeners added and removed.
     @discardableResult
     func reload() -> Result<UInt64, ConfigError> {
+        reloadReporting().result
+    }
+
+    /// `reload()` plus what changed; counts the outcome and publishes it to the admin API.
+    /// Runs on `queue`, whoever asked (SIGHUP or `POST /reload`).
+    func reloadReporting() -> AdminReloadOutcome {
+        let before = config
+        let result = applyReload()
+        var changes: [String] = []
+        if case .success = result {
+            changes = describeChanges(from: before, to: config)
+            for change in changes { Log.info("  \(change)") }
+            if let admin, config.admin?.listen != admin.listen {
+                Log.warning("admin API stays on \(admin.listen) until restart")
+            }
+        }
+        let (config, generation) = (self.config, self.generation)
+        adminState.update { state in
+            state.config = config
+            state.generation = generation
+            state.lastReload = ReloadRecord(succeeded: result.isSuccess, error: result.failureDescription, at: Date())
+            if result.isSuccess { state.reloadsSucceeded += 1 } else { state.reloadsFailed += 1 }
+            if let admin = config.admin { state.token = admin.token }
+        }
+        return AdminReloadOutcome(result: result, changes: changes)
+    }
+
+    private func applyReload() -> Result<UInt64, ConfigError> {
         let next: CutoverConfig
         let table: RoutingTable
         do throws(ConfigError) {
@@ -139,6 +182,7 @@ public final class Proxy: @unchecked Sendable {
     func stop(reason: String) {
         guard !stopping else { return }
         stopping = true
+        adminState.update { $0.stopping = true }
         Log.info("\(reason): stopping")
         let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))
         for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
@@ -153,5 +197,17 @@ public final class Proxy: @unchecked Sendable {
                      + "failed upstream connects: \(total.upstreamConnectFailures))")
             exit(0)
         }
+    }
+}
+
+extension Result {
+    fileprivate var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+
+    fileprivate var failureDescription: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
     }
 }

@@ -4,11 +4,12 @@ import ControlPlane
 import EventLoop
 import Foundation
 
-@main
+/// The entry point is the call at the end of this file rather than `@main`: the target has more
+/// than one source file, and SwiftPM then compiles main.swift as top-level code.
 struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
-        subcommands: [Run.self, Check.self, Demo.self])
+        subcommands: [Run.self, Check.self, Reload.self, Status.self, Demo.self])
 }
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1.
@@ -124,3 +125,5 @@ struct Demo: ParsableCommand {
         return path
     }
 }
+
+Cutover.main()

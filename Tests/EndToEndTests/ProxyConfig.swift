@@ -17,6 +17,8 @@ struct ProxyConfig {
     var pools: [Pool]
     var timeouts: [(key: String, value: String)] = [("connect", "1s"), ("shutdown", "5s")]
     var limits: [(key: String, value: Int)] = []
+    /// The admin API's port and optional token; no `admin:` section when nil.
+    var admin: (port: UInt16, token: String?)?
 
     /// One HTTP listener on `port` whose route `app` splits between `pools` by `split`.
     static func http(port: UInt16, split: [(pool: String, weight: Int)], pools: [Pool]) -> ProxyConfig {
@@ -44,8 +46,19 @@ struct ProxyConfig {
         return copy
     }
 
+    func withAdmin(port: UInt16, token: String? = nil) -> ProxyConfig {
+        var copy = self
+        copy.admin = (port, token)
+        return copy
+    }
+
     var yaml: String {
-        var lines = ["workers: 1", "listeners:"]
+        var lines = ["workers: 1"]
+        if let admin {
+            lines += ["admin:", "  listen: 127.0.0.1:\(admin.port)"]
+            if let token = admin.token { lines.append("  token: \(token)") }
+        }
+        lines.append("listeners:")
         for l in listeners {
             lines += ["  - name: \(l.name)", "    listen: 127.0.0.1:\(l.port)", "    protocol: \(l.proto)", "    route: \(l.route)"]
         }

@@ -20,6 +20,6 @@ enum AdminSection {
             }
             token = value
         }
-        return Parsed(config: AdminConfig(listen: listen, token: token), listenNode: listenNode)
+        return Parsed(config: AdminConfig(listen: listen, token: token, location: reader.location(of: listenNode)), listenNode: listenNode)
     }
 }

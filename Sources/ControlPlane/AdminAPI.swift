@@ -1,0 +1,97 @@
+import Config
+import Foundation
+
+/// What `POST /reload` did: the reload's result and, when applied, what changed.
+struct AdminReloadOutcome: Sendable {
+    var result: Result<UInt64, ConfigError>
+    var changes: [String]
+}
+
+/// The admin API's routes (INTERFACE.md): a pure function of the request, the published state
+/// and the reload action, so the socket code knows nothing about what it serves.
+struct AdminAPI: Sendable {
+    let state: AdminState
+    /// Runs a reload on the control plane's serial queue and waits for it.
+    let reload: @Sendable () -> AdminReloadOutcome
+
+    func handle(_ request: AdminRequest) -> AdminResponse {
+        let snapshot = state.read()
+        switch request.path {
+        // Liveness and readiness stay open: load balancers and orchestrators probe them
+        // without credentials.
+        case "/healthz":
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, text: "ok\n") }
+        case "/ready":
+            return only(["GET", "HEAD"], request) {
+                snapshot.stopping ? AdminResponse(status: 503, text: "shutting down\n") : AdminResponse(status: 200, text: "ready\n")
+            }
+        default:
+            break
+        }
+        if let token = snapshot.token, !AdminAuth.authorizes(request.authorization, token: token) {
+            var response = AdminResponse(status: 401, text: "unauthorized: send Authorization: Bearer <admin.token>\n")
+            response.headers.append(("WWW-Authenticate", "Bearer realm=\"cutover\""))
+            return response
+        }
+        switch request.path {
+        case "/status":
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot))) }
+        case "/metrics":
+            return only(["GET", "HEAD"], request) {
+                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot))
+                response.contentType = "text/plain; version=0.0.4; charset=utf-8"
+                return response
+            }
+        case "/reload":
+            return only(["POST"], request) { reloadResponse(stopping: snapshot.stopping) }
+        default:
+            return AdminResponse(status: 404, text: "not found: the admin API has /status, /metrics, /healthz, /ready, /reload\n")
+        }
+    }
+
+    private func reloadResponse(stopping: Bool) -> AdminResponse {
+        guard !stopping else {
+            return AdminResponse(status: 503, json: AdminJSON.encode(AdminReloadAnswer(ok: false, error: "shutting down: not reloading")))
+        }
+        let outcome = reload()
+        switch outcome.result {
+        case .success(let generation):
+            return AdminResponse(status: 200, json: AdminJSON.encode(AdminReloadAnswer(ok: true, generation: generation, changes: outcome.changes)))
+        case .failure(let error):
+            return AdminResponse(status: 422, json: AdminJSON.encode(AdminReloadAnswer(ok: false, error: error.description)))
+        }
+    }
+
+    /// 405 with `Allow` unless the method is one of `methods`.
+    private func only(_ methods: [String], _ request: AdminRequest, _ answer: () -> AdminResponse) -> AdminResponse {
+        guard methods.contains(request.method) else {
+            var response = AdminResponse(status: 405, text: "method not allowed: use \(methods.joined(separator: " or "))\n")
+            response.headers.append(("Allow", methods.joined(separator: ", ")))
+            return response
+        }
+        return answer()
+    }
+}
+
+/// The bearer-token check.
+enum AdminAuth {
+    /// `Authorization: Bearer <token>` (the scheme case-insensitive, RFC 9110 §11.1) carrying
+    /// exactly `token`.
+    static func authorizes(_ authorization: String?, token: String) -> Bool {
+        guard let authorization else { return false }
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+        return constantTimeEquals(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
+    }
+
+    /// Compares without an early exit, so the time taken does not tell an attacker how many
+    /// leading bytes were right. It loops over the expected token's length whatever was sent:
+    /// only that length (not its content) could show in the timing.
+    static func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference: UInt8 = given.count == expected.count ? 0 : 1
+        for i in 0..<expected.count {
+            difference |= (i < given.count ? given[i] : 0) ^ expected[i]
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// The JSON bodies of the admin API. Public and Codable both ways, so the server that writes
+/// them and the commands that read them (`cutover reload`, `cutover status`) cannot drift apart.
+/// Keys are snake_case on the wire (`config_file`, `effective_weight`, `in_flight`).
+
+/// `POST /reload`'s answer: `{"ok":true,"generation":N,"changes":[…]}` or
+/// `{"ok":false,"error":"FILE:LINE:COLUMN: …"}`.
+public struct AdminReloadAnswer: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var generation: UInt64?
+    public var changes: [String]?
+    public var error: String?
+
+    public init(ok: Bool, generation: UInt64? = nil, changes: [String]? = nil, error: String? = nil) {
+        self.ok = ok
+        self.generation = generation
+        self.changes = changes
+        self.error = error
+    }
+}
+
+/// `GET /status`.
+public struct AdminStatus: Codable, Sendable {
+    public struct LastReload: Codable, Sendable {
+        /// `success` or `failure`.
+        public var result: String
+        public var error: String?
+        /// ISO 8601, UTC.
+        public var at: String
+    }
+    public struct Reloads: Codable, Sendable {
+        public var success: Int
+        public var failure: Int
+    }
+    public struct RoutePool: Codable, Sendable {
+        public var name: String
+        public var configuredWeight: Int
+        /// The weight new requests are split by right now; differs from the configured one while
+        /// a ramp is under way.
+        public var effectiveWeight: Int
+    }
+    public struct Route: Codable, Sendable {
+        public var name: String
+        public var pools: [RoutePool]
+    }
+    public struct Backend: Codable, Sendable {
+        public var address: String
+        public var weight: Int
+        public var effectiveWeight: Int
+        /// `checking`, `healthy`, `unhealthy` or `draining`.
+        public var state: String
+        public var inFlight: Int
+        public var connections: Int
+    }
+    public struct Pool: Codable, Sendable {
+        public var name: String
+        public var balance: String
+        public var backends: [Backend]
+    }
+    public struct Listener: Codable, Sendable {
+        public var name: String
+        public var listen: String
+        public var `protocol`: String
+        public var route: String
+        public var tls: Bool
+    }
+
+    public var generation: UInt64
+    public var configFile: String
+    /// False once shutdown has begun (as `/ready`).
+    public var ready: Bool
+    public var workers: Int
+    /// null until the first reload.
+    public var lastReload: LastReload?
+    public var reloads: Reloads
+    public var routes: [Route]
+    public var pools: [Pool]
+    public var listeners: [Listener]
+
+    private enum CodingKeys: String, CodingKey {
+        case generation, configFile, ready, workers, lastReload, reloads, routes, pools, listeners
+    }
+
+    /// Written by hand only so that `last_reload` is an explicit null rather than a missing key.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(generation, forKey: .generation)
+        try c.encode(configFile, forKey: .configFile)
+        try c.encode(ready, forKey: .ready)
+        try c.encode(workers, forKey: .workers)
+        if let lastReload { try c.encode(lastReload, forKey: .lastReload) } else { try c.encodeNil(forKey: .lastReload) }
+        try c.encode(reloads, forKey: .reloads)
+        try c.encode(routes, forKey: .routes)
+        try c.encode(pools, forKey: .pools)
+        try c.encode(listeners, forKey: .listeners)
+    }
+}
+
+public enum AdminJSON {
+    /// Encodes with snake_case keys, sorted so answers are stable. The documents hold only
+    /// strings and numbers, so encoding cannot fail; `{}` is the (unreachable) fallback.
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return Array("{}".utf8) }
+        return Array(data)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(type, from: Data(bytes))
+    }
+}

@@ -1,0 +1,43 @@
+import Config
+import Foundation
+import Synchronization
+
+/// The outcome of the most recent reload, by SIGHUP or by `POST /reload`.
+struct ReloadRecord: Sendable {
+    var succeeded: Bool
+    /// `FILE:LINE:COLUMN: message` when rejected.
+    var error: String?
+    var at: Date
+}
+
+/// What the admin API shows, published by the control plane after each change and read by the
+/// admin threads under a lock. Why a copy rather than reading `Proxy` on its queue: a read
+/// (`/status`, `/metrics`, `/ready`) must answer while a slow reload (name resolution) holds the
+/// queue — that is exactly when an operator looks.
+final class AdminState: Sendable {
+    struct Snapshot: Sendable {
+        var config: CutoverConfig
+        var generation: UInt64
+        var workers: Int
+        var lastReload: ReloadRecord?
+        var reloadsSucceeded = 0
+        var reloadsFailed = 0
+        /// Shutdown has begun: `/ready` answers 503.
+        var stopping = false
+        /// The token the admin API asks for. It follows reloads while the file has an admin
+        /// section; removing the section does not open the API (the listener stays until restart).
+        var token: String?
+    }
+
+    private let state: Mutex<Snapshot>
+
+    init(config: CutoverConfig, generation: UInt64, workers: Int) {
+        state = Mutex(Snapshot(config: config, generation: generation, workers: workers, token: config.admin?.token))
+    }
+
+    func read() -> Snapshot { state.withLock { $0 } }
+
+    func update(_ change: (inout Snapshot) -> Void) {
+        state.withLock { change(&$0) }
+    }
+}

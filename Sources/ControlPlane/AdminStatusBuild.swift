@@ -1,0 +1,36 @@
+import Config
+import Foundation
+
+extension AdminStatus {
+    /// The status document of a published snapshot.
+    ///
+    /// Effective weights equal configured ones and every backend shows `healthy` with nothing in
+    /// flight: this build has no ramps, health checks or per-backend counters yet. The fields
+    /// are there now so that scripts written against them keep working when those arrive.
+    init(_ snapshot: AdminState.Snapshot) {
+        let config = snapshot.config
+        generation = snapshot.generation
+        configFile = config.file
+        ready = !snapshot.stopping
+        workers = snapshot.workers
+        lastReload = snapshot.lastReload.map {
+            LastReload(result: $0.succeeded ? "success" : "failure", error: $0.error, at: $0.at.formatted(.iso8601))
+        }
+        reloads = Reloads(success: snapshot.reloadsSucceeded, failure: snapshot.reloadsFailed)
+        routes = config.routes.map { route in
+            Route(name: route.name, pools: route.pools.map {
+                RoutePool(name: $0.name, configuredWeight: $0.weight, effectiveWeight: $0.weight)
+            })
+        }
+        pools = config.pools.map { pool in
+            Pool(name: pool.name, balance: pool.balance.rawValue, backends: pool.backends.map {
+                Backend(address: $0.address.description, weight: $0.weight, effectiveWeight: $0.weight,
+                        state: "healthy", inFlight: 0, connections: 0)
+            })
+        }
+        listeners = config.listeners.map {
+            Listener(name: $0.name, listen: $0.listen.description, protocol: $0.proto.rawValue,
+                     route: $0.route, tls: $0.tls != nil)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/// `cutover status`'s table: what an operator glances at mid-deployment. Routes with the
+/// configured and the effective split side by side (they differ while a ramp runs), then every
+/// pool's backends. Colour marks states only when asked (a terminal, NO_COLOR unset), so piped
+/// output stays plain text for grep and scripts.
+public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
+    let style = StatusStyle(enabled: colour)
+    var out: [String] = []
+    var summary = "generation \(status.generation) · \(status.configFile) · "
+    summary += status.ready ? style.good("ready") : style.bad("shutting down")
+    out.append(summary)
+    if let last = status.lastReload {
+        let result = last.result == "success" ? style.good("success") : style.bad("failure")
+        out.append("last reload: \(result) at \(last.at)" + (last.error.map { " — \($0)" } ?? ""))
+    } else {
+        out.append("last reload: none since start")
+    }
+    out.append("")
+
+    var routes: [[StatusCell]] = [["ROUTE", "POOL", "CONFIGURED", "EFFECTIVE"].map { StatusCell($0, style.header) }]
+    for route in status.routes {
+        let configuredTotal = route.pools.reduce(0) { $0 + $1.configuredWeight }
+        let effectiveTotal = route.pools.reduce(0) { $0 + $1.effectiveWeight }
+        for (i, pool) in route.pools.enumerated() {
+            routes.append([StatusCell(i == 0 ? route.name : ""), StatusCell(pool.name),
+                           StatusCell(share(pool.configuredWeight, of: configuredTotal)),
+                           StatusCell(share(pool.effectiveWeight, of: effectiveTotal), pool.effectiveWeight > 0 ? style.good : style.plain)])
+        }
+    }
+    out += layout(routes)
+    out.append("")
+
+    var pools: [[StatusCell]] = [["POOL", "BACKEND", "STATE", "WEIGHT", "EFFECTIVE", "IN-FLIGHT", "CONNECTIONS"].map { StatusCell($0, style.header) }]
+    for pool in status.pools {
+        if pool.backends.isEmpty { pools.append([StatusCell(pool.name), StatusCell("(no backends)")]) }
+        for (i, backend) in pool.backends.enumerated() {
+            pools.append([StatusCell(i == 0 ? "\(pool.name) (\(pool.balance))" : ""), StatusCell(backend.address),
+                          StatusCell(backend.state, style.state(backend.state)),
+                          StatusCell("\(backend.weight)"), StatusCell("\(backend.effectiveWeight)"),
+                          StatusCell("\(backend.inFlight)"), StatusCell("\(backend.connections)")])
+        }
+    }
+    out += layout(pools)
+    return out.joined(separator: "\n") + "\n"
+}
+
+/// `100 (75%)`: the weight, and its share of the route.
+private func share(_ weight: Int, of total: Int) -> String {
+    let percent = total > 0 ? (weight * 1000 + total / 2) / total : 0
+    let text = percent % 10 == 0 ? "\(percent / 10)%" : "\(percent / 10).\(percent % 10)%"
+    return "\(weight) (\(text))"
+}
+
+/// One cell: its text, and how to paint it. Widths count the text only, never the escapes.
+struct StatusCell: ExpressibleByStringLiteral {
+    var text: String
+    var paint: (String) -> String
+
+    init(_ text: String, _ paint: @escaping (String) -> String = { $0 }) {
+        self.text = text
+        self.paint = paint
+    }
+
+    init(stringLiteral text: String) { self.init(text) }
+}
+
+/// Left-aligned columns two spaces apart; trailing spaces trimmed.
+private func layout(_ rows: [[StatusCell]]) -> [String] {
+    let columns = rows.map(\.count).max() ?? 0
+    var widths = [Int](repeating: 0, count: columns)
+    for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.text.count) } }
+    return rows.map { row in
+        var line = ""
+        for (i, cell) in row.enumerated() {
+            let last = i == row.count - 1
+            line += cell.paint(cell.text) + (last ? "" : String(repeating: " ", count: widths[i] - cell.text.count + 2))
+        }
+        return line
+    }
+}
+
+/// ANSI SGR colours, or nothing.
+struct StatusStyle {
+    let enabled: Bool
+
+    private func sgr(_ code: String) -> (String) -> String {
+        let on = enabled
+        return { on ? "\u{1B}[\(code)m\($0)\u{1B}[0m" : $0 }
+    }
+
+    var header: (String) -> String { sgr("1") }
+    var plain: (String) -> String { { $0 } }
+    var good: (String) -> String { sgr("32") }
+    var bad: (String) -> String { sgr("31") }
+    var warn: (String) -> String { sgr("33") }
+
+    func state(_ state: String) -> (String) -> String {
+        switch state {
+        case "healthy": good
+        case "unhealthy": bad
+        default: warn  // checking, draining
+        }
+    }
+}
