@@ -37,7 +37,12 @@ public final class Proxy: @unchecked Sendable {
     }
 
     /// Binds every listener and starts the workers. Throws (binding nothing) on any error.
+    /// Signal handlers are in place before the first socket accepts, and signals that arrive
+    /// while starting wait on the suspended control queue until the workers run.
     public func start() throws(ConfigError) {
+        installSignalHandlers()
+        queue.suspend()
+        defer { queue.resume() }
         let count = Proxy.workerCount(config.workers)
         let table = try SnapshotBuilder.build(config, generation: generation, workers: count)
         // The admin socket is bound first: once the data listeners accept, so does the admin API.
@@ -79,11 +84,16 @@ public final class Proxy: @unchecked Sendable {
                  + (admin.map { ", admin API on \($0.listen)" } ?? ""))
     }
 
-    /// Installs signal handlers and parks the main thread; returns never (exits when stopped).
+    /// Parks the main thread; returns never (the process exits when stopped).
     public func runUntilStopped() -> Never {
+        dispatchMain()
+    }
+
+    private func installSignalHandlers() {
+        // Ignored first, so the default action (terminate) never runs; the sources still see them.
         for signo in [SIGTERM, SIGINT, SIGHUP] { signal(signo, SIG_IGN) }
         signal(SIGPIPE, SIG_IGN)
-        let stopOn: (Int32) -> any DispatchSourceSignal = { signo in
+        let handle: (Int32) -> any DispatchSourceSignal = { signo in
             let source = DispatchSource.makeSignalSource(signal: signo, queue: self.queue)
             source.setEventHandler { [unowned self] in
                 switch signo {
@@ -95,8 +105,7 @@ public final class Proxy: @unchecked Sendable {
             source.resume()
             return source
         }
-        signalSources = [stopOn(SIGTERM), stopOn(SIGINT), stopOn(SIGHUP)]
-        dispatchMain()
+        signalSources = [handle(SIGTERM), handle(SIGINT), handle(SIGHUP)]
     }
 
     /// Reloads the config file: invalid → the running config keeps serving and the error is
@@ -157,7 +166,7 @@ public final class Proxy: @unchecked Sendable {
             }
         }
         generation += 1
-        for worker in workers { worker.mailbox.post(.install(table)) }
+        publish(table)
         let nextByName = Dictionary(next.listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in Array(listeners.keys) where nextByName[name] == nil || added[name] != nil {
             for worker in workers { worker.mailbox.post(.closeListener(name: name)) }
@@ -176,6 +185,19 @@ public final class Proxy: @unchecked Sendable {
         config = next
         Log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
+    }
+
+    /// Posts `table` to every worker and waits until each has it in place: when a reload returns,
+    /// every new request is routed under the new generation.
+    private func publish(_ table: RoutingTable) {
+        let group = DispatchGroup()
+        for worker in workers {
+            group.enter()
+            worker.mailbox.post(.install(table, applied: { group.leave() }))
+        }
+        if group.wait(timeout: .now() + .seconds(5)) == .timedOut {
+            Log.warning("generation \(table.generation): a worker took over 5 s to take the new snapshot")
+        }
     }
 
     /// Stops accepting, lets in-flight exchanges finish within `timeouts.shutdown`, then exits 0.

@@ -157,7 +157,10 @@ extension HTTPSession {
             }
         }
         if let u = upstream, u.readable, !u.peerClosed, responsePhase != .done, clientOut.readableCount < highWaterMark {
-            switch readOnce(u.fd, into: &u.input, readable: &u.readable, sawHangup: u.sawHangup) {
+            let outcome = readsStraightToClient(u)
+                ? readBodyStraightToClient(u)
+                : readOnce(u.fd, into: &u.input, readable: &u.readable, sawHangup: u.sawHangup)
+            switch outcome {
             case .data:
                 lastActivity = now
                 progress = true

@@ -90,6 +90,42 @@ extension HTTPSession {
         }
     }
 
+    /// A body with nothing left to check (close-delimited, or by length with nothing of it
+    /// buffered) is read from the upstream straight into the client's buffer: no copy.
+    func readsStraightToClient(_ u: UpstreamConnection) -> Bool {
+        guard responsePhase == .body, u.input.isEmpty else { return false }
+        if case .chunked = responseBody { return false }
+        return true
+    }
+
+    /// One read of body bytes into `clientOut`, never past the body's length.
+    func readBodyStraightToClient(_ u: UpstreamConnection) -> ReadOutcome {
+        let space = clientOut.writableSpace(minimum: 16384)
+        var count = space.count
+        if case .remaining(let left) = responseBody, left < UInt64(count) { count = Int(left) }
+        do {
+            switch try Socket.read(u.fd, into: UnsafeMutableRawBufferPointer(rebasing: space[0..<count])) {
+            case .wouldBlock:
+                u.readable = false
+                return .nothing
+            case .processed(0):
+                u.readable = false
+                return .endOfStream
+            case .processed(let n):
+                clientOut.didWrite(n)
+                if n < count && !u.sawHangup { u.readable = false }
+                if case .remaining(let left) = responseBody {
+                    responseBody = .remaining(left - UInt64(n))
+                    if left == UInt64(n) { responsePhase = .done }
+                }
+                return .data
+            }
+        } catch {
+            u.readable = false
+            return .failed
+        }
+    }
+
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {
         var cookie: [UInt8] = []
         if let slot = assignCookieSlot, !response.isInformational,

@@ -94,8 +94,10 @@ public struct ProxySettings: Sendable, Equatable {
     public var idleTimeout: UInt64 = 60_000_000_000
     public var maxConnections: Int = 10000
     public var maxHeaderBytes: Int = 16384
-    /// Idle upstream connections kept per backend per worker.
-    public var maxIdleUpstreamsPerBackend: Int = 64
+    /// Idle upstream connections kept per backend per worker: enough for every client
+    /// connection to have its exchange's upstream come back (a smaller bound turns each request
+    /// beyond it into a new connect and a TIME_WAIT, as 256 clients over 2×64 slots showed).
+    public var maxIdleUpstreamsPerBackend: Int = 1024
 
     public init() {}
 }

@@ -7,7 +7,9 @@ import Metrics
 /// Messages the control plane posts to a worker.
 public enum WorkerMessage: Sendable {
     /// A new routing snapshot; used for every request accepted or parsed from now on.
-    case install(RoutingTable)
+    /// `applied` is called on the worker's thread once the snapshot is in place, so a reload can
+    /// return only when no worker will route a new request under the old one.
+    case install(RoutingTable, applied: @Sendable () -> Void)
     /// Start accepting on this already-bound listening socket (one per worker per listener).
     case listen(fd: Int32, spec: ListenerSpec)
     /// A kept listener's settings changed (its route, say): its socket stays as it is.
@@ -185,8 +187,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     public func mailboxReady() {
         for message in mailbox.drain() {
             switch message {
-            case .install(let table):
+            case .install(let table, let applied):
                 install(table)
+                applied()
             case .listen(let fd, let spec):
                 let listener = Listener(fd: fd, spec: spec)
                 listener.routeIndex = routing.routeIndex(named: spec.routeName)
