@@ -52,3 +52,47 @@ import Testing
         #expect(!tried.contains(500))
     }
 }
+
+/// Weights that change in place: the rotation state survives, a change of scale alone is
+/// invisible, and caller-held weights are synced in the same pass as the pick.
+@Suite struct SmoothWeightedRoundRobinUpdateTests {
+    @Test func aChangeOfScaleAloneChangesNothing() {
+        var plain = SmoothWeightedRoundRobin(weights: [95, 5])
+        var rescaled = SmoothWeightedRoundRobin(weights: [95, 5])
+        for _ in 0..<37 { _ = plain.next(); _ = rescaled.next() }
+        rescaled.setWeights([950_000, 50_000])
+        for _ in 0..<250 { #expect(plain.next() == rescaled.next()) }
+        rescaled.setWeights([95, 5])
+        for _ in 0..<250 { #expect(plain.next() == rescaled.next()) }
+    }
+
+    @Test func externalWeightsAreSyncedAndKeepTheRotation() {
+        var stored = SmoothWeightedRoundRobin(weights: [3, 1])
+        var external = SmoothWeightedRoundRobin(weights: [3, 1])
+        var current = [3, 1]
+        for i in 0..<200 {
+            if i == 50 { current = [1, 1]; stored.setWeight(1, at: 0) }
+            if i == 120 { current = [0, 5]; stored.setWeight(0, at: 0); stored.setWeight(5, at: 1) }
+            #expect(stored.next() == external.next(weights: current))
+        }
+        #expect(external.weights == [0, 5])
+    }
+
+    @Test func externalWeightsResizeTheRotation() {
+        var rr = SmoothWeightedRoundRobin(weights: [1])
+        #expect(rr.next(weights: [1, 1, -4]) != nil)
+        #expect(rr.count == 3 && rr.weights == [1, 1, 0])
+        let picks = (0..<10).compactMap { _ in rr.next(weights: [1, 1]) }
+        #expect(picks.filter { $0 == 1 }.count == 5 && rr.count == 2)
+    }
+
+    @Test func setWeightsResizesAndClamps() {
+        var rr = SmoothWeightedRoundRobin(weights: [1, 1])
+        rr.setWeights([2, -1, 3])
+        #expect(rr.weights == [2, 0, 3])
+        let picks = (0..<5).compactMap { _ in rr.next() }
+        #expect(picks.sorted() == [0, 0, 2, 2, 2])
+        rr.setWeights([])
+        #expect(rr.next() == nil)
+    }
+}
