@@ -23,9 +23,6 @@ public enum FeatureGate {
             if pool.slowStart.nanoseconds > 0 {
                 warnings.append("pool '\(pool.name)': slow_start is not active yet; backends get their full weight at once")
             }
-            if pool.balance != .roundRobin {
-                warnings.append("pool '\(pool.name)': balance \(pool.balance.rawValue) is not available yet; using round_robin")
-            }
         }
         for route in config.routes {
             if route.ramp.nanoseconds > 0 { warnings.append("route '\(route.name)': ramp is not active yet; splits change at once") }

@@ -1,3 +1,4 @@
+import Balancer
 import Config
 import DataPlane
 import EventLoop
@@ -17,7 +18,12 @@ enum SnapshotBuilder {
                 backends.append(.init(address: address, label: backend.address.description, weight: backend.weight))
             }
             poolIndex[pool.name] = pools.count
-            pools.append(.init(name: pool.name, backends: backends))
+            let balance: BalancerKind = switch pool.balance {
+            case .roundRobin: .roundRobin
+            case .leastRequest: .leastRequest
+            case .random: .random
+            }
+            pools.append(.init(name: pool.name, balance: balance, backends: backends))
         }
         var routes: [RoutingTable.Route] = []
         for route in config.routes {

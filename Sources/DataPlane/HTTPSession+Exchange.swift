@@ -80,6 +80,8 @@ extension HTTPSession {
             tried.insert(backend)
             attempts += 1
             backendIndex = backend
+            routing.requestStarted(pool: poolIndex, backend: backend)
+            countedBackend = backend
             let address = pool.backends[backend].address
             if let idle = worker.idlePool.take(for: address) {
                 idle.reused = true
@@ -95,6 +97,7 @@ extension HTTPSession {
                                                     pool: worker.bufferPool)
                 guard let generation = worker.register(upstreamFD, as: .upstream(self)) else {
                     Socket.close(upstreamFD)
+                    releaseInFlight()
                     continue
                 }
                 connection.generation = generation
@@ -103,6 +106,7 @@ extension HTTPSession {
                 return
             } catch {
                 worker.counters.upstreamConnectFailures &+= 1
+                releaseInFlight()
                 continue  // refused at once (common on loopback): the next backend
             }
         }
@@ -117,6 +121,7 @@ extension HTTPSession {
             worker.close(u.fd, reset: true)
             upstream = nil
         }
+        releaseInFlight()
         if upstreamBytesSent == 0 && !responseStarted && responsePhase == .awaitingHead {
             connectUpstream()
         } else {
@@ -247,6 +252,7 @@ extension HTTPSession {
                 worker.close(u.fd)
             }
         }
+        releaseInFlight()
         servedRequests += 1
         upstreamOut.clear()
         upstreamOut.releaseIfEmpty()

@@ -56,6 +56,8 @@ final class HTTPSession {
     var routing: WorkerRouting
     var poolIndex = -1
     var routeIndex = -1
+    /// The backend this exchange is counted in flight on (in `routing`), or -1.
+    var countedBackend = -1
     /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
     var assignCookieSlot: Int?
     var backendIndex = -1
@@ -265,8 +267,16 @@ final class HTTPSession {
         }
     }
 
+    /// Returns the exchange's in-flight count to the backend it was taken on.
+    func releaseInFlight() {
+        guard countedBackend >= 0 else { return }
+        routing.requestEnded(pool: poolIndex, backend: countedBackend)
+        countedBackend = -1
+    }
+
     func closeClient() {
         guard state != .closed else { return }
+        releaseInFlight()
         if let u = upstream {
             worker.close(u.fd, reset: true)
             upstream = nil
@@ -279,6 +289,7 @@ final class HTTPSession {
     /// Cuts the connection short (RST), as when a response can no longer be completed.
     func abort() {
         guard state != .closed else { return }
+        releaseInFlight()
         if let u = upstream {
             worker.close(u.fd, reset: true)
             upstream = nil

@@ -1,3 +1,4 @@
+import Balancer
 import EventLoop
 
 /// Everything a worker needs to route, as one immutable snapshot. The control plane builds a new
@@ -61,12 +62,14 @@ public final class RoutingTable: Sendable {
 
     public struct Pool: Sendable {
         public var name: String
+        public var balance: BalancerKind
         public var backends: [Backend]
         /// The name as bytes, for a Host field the proxy must supply (no String work per request).
         public let hostBytes: [UInt8]
 
-        public init(name: String, backends: [Backend]) {
+        public init(name: String, balance: BalancerKind = .roundRobin, backends: [Backend]) {
             self.name = name
+            self.balance = balance
             self.backends = backends
             self.hostBytes = Array(name.utf8)
         }

@@ -29,6 +29,8 @@ final class TCPSession {
     private var tried = TriedSet()
     private var attempts = 0
     private var poolIndex = -1
+    /// The backend this connection is counted in flight on, or -1.
+    private var countedBackend = -1
     /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
     private var routing: WorkerRouting
     private var lastActivity: UInt64 = 0
@@ -71,6 +73,9 @@ final class TCPSession {
             guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
+            releaseInFlight()
+            routing.requestStarted(pool: poolIndex, backend: backend)
+            countedBackend = backend
             do {
                 let (fd, connected) = try Socket.connect(to: pool.backends[backend].address)
                 Socket.setNoDelay(fd)
@@ -205,9 +210,16 @@ final class TCPSession {
         closeBoth()
     }
 
+    private func releaseInFlight() {
+        guard countedBackend >= 0 else { return }
+        routing.requestEnded(pool: poolIndex, backend: countedBackend)
+        countedBackend = -1
+    }
+
     func closeBoth(reset: Bool = false) {
         guard !closed else { return }
         closed = true
+        releaseInFlight()
         for fd in [toUpstream.pipeRead, toUpstream.pipeWrite, toClient.pipeRead, toClient.pipeWrite] where fd >= 0 {
             Socket.close(fd)
         }

@@ -16,6 +16,9 @@ public enum WorkerMessage: Sendable {
     case updateListener(ListenerSpec)
     /// Stop accepting on the listener with this name and close its socket.
     case closeListener(name: String)
+    /// A ramp step: the split of route `route` under snapshot `generation` becomes `weights`.
+    /// Ignored when the worker has a newer snapshot (its own split supersedes the ramp's).
+    case setSplit(generation: UInt64, route: String, weights: [Int])
     /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
     case stop(deadline: UInt64)
 }
@@ -76,7 +79,12 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         self.index = index
         mailbox = try Mailbox()
         loop = try EventLoop(mailboxFD: mailbox.eventFD)
-        routing = WorkerRouting(table: table)
+        routing = WorkerRouting(table: table, seed: Worker.seed(index))
+    }
+
+    /// Each worker's balancers draw from their own random sequence.
+    private static func seed(_ index: Int) -> UInt64 {
+        MonotonicClock.now() ^ (UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
     }
 
     deinit {
@@ -195,6 +203,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 listener.routeIndex = routing.routeIndex(named: spec.routeName)
                 listeners.append(listener)
                 _ = register(fd, as: .listener(listener))
+            case .setSplit(let generation, let route, let weights):
+                if routing.table.generation == generation, let r = routing.routeIndex(named: route) {
+                    routing.setSplitWeights(route: r, weights)
+                }
             case .updateListener(let spec):
                 for listener in listeners where listener.spec.name == spec.name {
                     listener.spec = spec
@@ -214,7 +226,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     private func install(_ table: RoutingTable) {
-        routing = WorkerRouting(table: table)
+        routing = WorkerRouting(table: table, seed: Worker.seed(index))
         for listener in listeners { listener.routeIndex = routing.routeIndex(named: listener.spec.routeName) }
     }
 

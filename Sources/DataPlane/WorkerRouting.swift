@@ -1,17 +1,26 @@
 import Balancer
 
-/// One worker's view of a `RoutingTable`: the immutable snapshot plus this worker's own rotation
-/// state for route splits and pools. Rebuilt whole when a new snapshot arrives.
+/// One worker's view of a `RoutingTable`: the immutable snapshot plus this worker's own mutable
+/// state for it: split rotation per route, and per pool the balancer, the effective weights and
+/// the requests in flight per backend. Rebuilt whole when a new snapshot arrives; exchanges keep
+/// the one they started under, so their in-flight counts are returned where they were taken.
 final class WorkerRouting {
     let table: RoutingTable
-    private var splits: [SmoothWeightedRoundRobin]
-    private var pickers: [SmoothWeightedRoundRobin]
+    private var splits: [SplitPicker]
+    private var pickers: [BackendPicker]
+    /// Per pool, per backend: weight × SlowStart.weightScale, as the balancers expect.
+    private(set) var effectiveWeights: [[Int]]
+    private(set) var inFlight: [[Int32]]
     private let routeIndexByName: [String: Int]
 
-    init(table: RoutingTable) {
+    init(table: RoutingTable, seed: UInt64) {
         self.table = table
-        splits = table.routes.map { SmoothWeightedRoundRobin(weights: $0.pools.map(\.weight)) }
-        pickers = table.pools.map { SmoothWeightedRoundRobin(weights: $0.backends.map(\.weight)) }
+        splits = table.routes.map { SplitPicker(weights: $0.pools.map(\.weight)) }
+        pickers = table.pools.enumerated().map { i, pool in
+            BackendPicker(kind: pool.balance, weights: pool.backends.map(\.weight), seed: seed &+ UInt64(i))
+        }
+        effectiveWeights = table.pools.map { $0.backends.map { SlowStart.fullWeight($0.weight) } }
+        inFlight = table.pools.map { [Int32](repeating: 0, count: $0.backends.count) }
         var byName: [String: Int] = [:]
         for (i, route) in table.routes.enumerated() { byName[route.name] = i }
         routeIndexByName = byName
@@ -24,7 +33,7 @@ final class WorkerRouting {
     func pickSlot(route: Int) -> Int? {
         guard route < splits.count else { return nil }
         let pools = table.routes[route].pools
-        return splits[route].next(where: { isUsable(pool: pools[$0].index) })
+        return splits[route].pick(where: { isUsable(pool: pools[$0].index) })
     }
 
     /// The pool a new request on `route` goes to, by the split alone (TCP listeners).
@@ -33,6 +42,15 @@ final class WorkerRouting {
     }
 
     func splitWeight(route: Int, slot: Int) -> Int { splits[route].weights[slot] }
+
+    /// The route's split as it stands (a ramp moves it between snapshots).
+    func splitWeights(route: Int) -> [Int] { splits[route].weights }
+
+    /// A ramp step: new split weights for a route, keeping the rotation state.
+    func setSplitWeights(route: Int, _ weights: [Int]) {
+        guard route < splits.count, weights.count == splits[route].count else { return }
+        splits[route].setWeights(weights)
+    }
 
     /// More than one pool gets new requests: only then does a sticky cookie mean anything.
     func splitIsFractional(route: Int) -> Bool {
@@ -43,12 +61,14 @@ final class WorkerRouting {
 
     /// Whether a pool has a backend that can take a request.
     func isUsable(pool: Int) -> Bool {
-        pickers[pool].weights.contains { $0 > 0 }
+        effectiveWeights[pool].contains { $0 > 0 }
     }
 
     /// The next backend of `pool` that this request has not tried yet.
     func pickBackend(pool: Int, excluding tried: TriedSet) -> Int? {
-        if tried.isEmpty { return pickers[pool].next() }
-        return pickers[pool].next(where: { !tried.contains($0) })
+        pickers[pool].pick(effectiveWeights: effectiveWeights[pool], inFlight: inFlight[pool], excluding: tried)
     }
+
+    func requestStarted(pool: Int, backend: Int) { inFlight[pool][backend] &+= 1 }
+    func requestEnded(pool: Int, backend: Int) { inFlight[pool][backend] &-= 1 }
 }
