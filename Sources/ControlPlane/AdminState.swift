@@ -27,6 +27,8 @@ final class AdminState: Sendable {
         /// The token the admin API asks for. It follows reloads while the file has an admin
         /// section; removing the section does not open the API (the listener stays until restart).
         var token: String?
+        /// Route name → the split in effect (differs from the configured one while a ramp runs).
+        var effectiveSplits: [String: [Int]] = [:]
     }
 
     private let state: Mutex<Snapshot>

@@ -2,6 +2,16 @@ import Config
 import Foundation
 
 extension AdminStatus {
+    /// A ramp's weights (parts per million) expressed on the configured weights' scale, so both
+    /// columns read alike; a pool that gets any share keeps at least 1.
+    static func rescale(_ weights: [Int]?, like configured: [Int]) -> [Int] {
+        guard let weights, weights.count == configured.count else { return configured }
+        let total = weights.reduce(0, +)
+        let scale = configured.reduce(0, +)
+        guard total > 0, weights != configured else { return weights }
+        return weights.map { w in w == 0 ? 0 : max(1, Int((Double(w) / Double(total) * Double(scale)).rounded())) }
+    }
+
     /// The status document of a published snapshot.
     ///
     /// Effective weights equal configured ones and every backend shows `healthy` with nothing in
@@ -18,8 +28,10 @@ extension AdminStatus {
         }
         reloads = Reloads(success: snapshot.reloadsSucceeded, failure: snapshot.reloadsFailed)
         routes = config.routes.map { route in
-            Route(name: route.name, pools: route.pools.map {
-                RoutePool(name: $0.name, configuredWeight: $0.weight, effectiveWeight: $0.weight)
+            let configured = route.pools.map(\.weight)
+            let effective = AdminStatus.rescale(snapshot.effectiveSplits[route.name], like: configured)
+            return Route(name: route.name, pools: route.pools.enumerated().map { i, pool in
+                RoutePool(name: pool.name, configuredWeight: pool.weight, effectiveWeight: effective[i])
             })
         }
         pools = config.pools.map { pool in

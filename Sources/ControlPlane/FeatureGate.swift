@@ -24,9 +24,6 @@ public enum FeatureGate {
                 warnings.append("pool '\(pool.name)': slow_start is not active yet; backends get their full weight at once")
             }
         }
-        for route in config.routes {
-            if route.ramp.nanoseconds > 0 { warnings.append("route '\(route.name)': ramp is not active yet; splits change at once") }
-        }
         if config.accessLog != .off { warnings.append("access_log: not written yet") }
         return (errors, warnings)
     }

@@ -21,12 +21,16 @@ public final class Proxy: @unchecked Sendable {
     private var stopping = false
     /// What the admin API reads; published after every change, never read back by the proxy.
     let adminState: AdminState
+    /// The split each route is at, and the ramps moving them (control queue only).
+    private var ramps: SplitRamps
+    private var rampTimer: (any DispatchSourceTimer)?
     private var admin: AdminServer?
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
         self.config = config
         adminState = AdminState(config: config, generation: 1, workers: Proxy.workerCount(config.workers))
+        ramps = SplitRamps(config)
     }
 
     public static func workerCount(_ setting: WorkerCount) -> Int {
@@ -142,10 +146,14 @@ public final class Proxy: @unchecked Sendable {
     private func applyReload() -> Result<UInt64, ConfigError> {
         let next: CutoverConfig
         let table: RoutingTable
+        var nextRamps = ramps
         do throws(ConfigError) {
             next = try ConfigLoader.load(file: configFile)
             if let first = FeatureGate.review(next).errors.first { throw first }
-            table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count)
+            var ramps = self.ramps
+            let splits = ramps.apply(next, now: MonotonicClock.now())
+            table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits)
+            nextRamps = ramps
         } catch {
             Log.error("reload rejected, still serving generation \(generation): \(error)")
             return .failure(error)
@@ -167,6 +175,8 @@ public final class Proxy: @unchecked Sendable {
         }
         generation += 1
         publish(table)
+        ramps = nextRamps
+        scheduleRampStep()
         let nextByName = Dictionary(next.listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in Array(listeners.keys) where nextByName[name] == nil || added[name] != nil {
             for worker in workers { worker.mailbox.post(.closeListener(name: name)) }
@@ -185,6 +195,36 @@ public final class Proxy: @unchecked Sendable {
         config = next
         Log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
+    }
+
+    /// Arms the ramp timer for the next step of any ramp, or leaves it idle.
+    private func scheduleRampStep() {
+        let now = MonotonicClock.now()
+        publishEffectiveSplits()
+        guard let due = ramps.nextStep(after: now) else { return }
+        let timer = rampTimer ?? {
+            let timer = DispatchSource.makeTimerSource(queue: queue)
+            timer.setEventHandler { [unowned self] in self.rampStep() }
+            timer.resume()
+            rampTimer = timer
+            return timer
+        }()
+        timer.schedule(deadline: .now() + .nanoseconds(Int(min(due - now, UInt64(Int.max)))))
+    }
+
+    /// One ramp step: new split weights to every worker, under the current generation.
+    private func rampStep() {
+        for change in ramps.step(now: MonotonicClock.now()) {
+            for worker in workers {
+                worker.mailbox.post(.setSplit(generation: generation, route: change.route, weights: change.weights))
+            }
+        }
+        scheduleRampStep()
+    }
+
+    private func publishEffectiveSplits() {
+        let effective = ramps.effective
+        adminState.update { $0.effectiveSplits = effective }
     }
 
     /// Posts `table` to every worker and waits until each has it in place: when a reload returns,

@@ -6,7 +6,9 @@ import EventLoop
 /// Turns a validated config into the data plane's immutable routing snapshot. Names are resolved
 /// here, on the control plane, because resolution blocks.
 enum SnapshotBuilder {
-    static func build(_ config: CutoverConfig, generation: UInt64, workers: Int) throws(ConfigError) -> RoutingTable {
+    /// `splits` overrides the configured split of the routes it names (a ramp in progress).
+    static func build(_ config: CutoverConfig, generation: UInt64, workers: Int,
+                      splits: [String: [Int]] = [:]) throws(ConfigError) -> RoutingTable {
         var poolIndex: [String: Int] = [:]
         var pools: [RoutingTable.Pool] = []
         for pool in config.pools {
@@ -28,11 +30,12 @@ enum SnapshotBuilder {
         var routes: [RoutingTable.Route] = []
         for route in config.routes {
             var split: [(index: Int, weight: Int)] = []
-            for entry in route.pools {
+            let weights = splits[route.name].flatMap { $0.count == route.pools.count ? $0 : nil }
+            for (slot, entry) in route.pools.enumerated() {
                 guard let index = poolIndex[entry.name] else {
                     throw ConfigError(route.location, "route '\(route.name)' names unknown pool '\(entry.name)'")
                 }
-                split.append((index, entry.weight))
+                split.append((index, weights?[slot] ?? entry.weight))
             }
             let poolNames = route.pools.map(\.name)
             let sticky = route.sticky.map { RoutingTable.StickyRule(cookieName: $0.cookie, poolNames: poolNames) }

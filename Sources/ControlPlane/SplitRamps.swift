@@ -1,0 +1,71 @@
+import Balancer
+import Config
+import EventLoop
+
+/// The effective split of every route and the ramps moving them. Owned by the control plane's
+/// queue. A reload that changes a route's split with `ramp: D` starts a ramp from the split in
+/// effect at that moment (even mid-ramp) to the new one; a timer steps it (≈1 % per step) by
+/// posting new split weights to the workers, never computing curves per request.
+struct SplitRamps {
+    /// Route name → the weights in effect now, in the order of the route's pools in the config.
+    private(set) var effective: [String: [Int]] = [:]
+    private var ramps: [String: SplitRamp] = [:]
+
+    /// Route name → the pool names `effective` refers to, in order.
+    private var poolNames: [String: [String]] = [:]
+
+    init(_ config: CutoverConfig) {
+        for route in config.routes {
+            effective[route.name] = route.pools.map(\.weight)
+            poolNames[route.name] = route.pools.map(\.name)
+        }
+    }
+
+    var isRamping: Bool { !ramps.isEmpty }
+
+    /// Applies a new config at `now`; returns the weights each route's snapshot starts with.
+    mutating func apply(_ next: CutoverConfig, now: UInt64) -> [String: [Int]] {
+        var nextEffective: [String: [Int]] = [:]
+        var nextRamps: [String: SplitRamp] = [:]
+        for route in next.routes {
+            let target = route.pools.map(\.weight)
+            // Pools are matched by name: one added by this reload starts from 0.
+            let current: [Int]? = effective[route.name].flatMap { weights in
+                guard let old = poolNames[route.name] else { return nil }
+                let byName = Dictionary(zip(old, weights), uniquingKeysWith: { a, _ in a })
+                return route.pools.map { byName[$0.name] ?? 0 }
+            }
+            if let current, route.ramp.nanoseconds > 0, current != target {
+                let ramp = SplitRamp(from: current, to: target, start: now, duration: UInt64(route.ramp.nanoseconds))
+                nextRamps[route.name] = ramp
+                nextEffective[route.name] = ramp.weights(at: now)
+            } else {
+                nextEffective[route.name] = target
+            }
+        }
+        effective = nextEffective
+        ramps = nextRamps
+        poolNames = [:]
+        for route in next.routes { poolNames[route.name] = route.pools.map(\.name) }
+        return effective
+    }
+
+    /// Advances every ramp to `now`; returns the routes whose weights changed, with the new ones.
+    mutating func step(now: UInt64) -> [(route: String, weights: [Int])] {
+        var changed: [(route: String, weights: [Int])] = []
+        for (route, ramp) in ramps {
+            let weights = ramp.weights(at: now)
+            if weights != effective[route] {
+                effective[route] = weights
+                changed.append((route, weights))
+            }
+            if ramp.isFinished(at: now) { ramps[route] = nil }
+        }
+        return changed
+    }
+
+    /// When the next step of any ramp is due.
+    func nextStep(after now: UInt64) -> UInt64? {
+        ramps.values.compactMap { $0.nextStep(after: now) }.min()
+    }
+}
