@@ -19,6 +19,7 @@ public final class Proxy: @unchecked Sendable {
     let queue = DispatchQueue(label: "cutover.control")
     private var signalSources: [any DispatchSourceSignal] = []
     private var stopping = false
+    private var draining = false
     /// What the admin API reads; published after every change, never read back by the proxy.
     let adminState: AdminState
     /// The split each route is at, and the ramps moving them (control queue only).
@@ -241,11 +242,31 @@ public final class Proxy: @unchecked Sendable {
     }
 
     /// Stops accepting, lets in-flight exchanges finish within `timeouts.shutdown`, then exits 0.
+    /// SIGTERM: `/ready` turns 503 at once, and the listeners close only after
+    /// `timeouts.shutdown_delay`, so an outer load balancer has moved away first. SIGINT (an
+    /// operator at a terminal) skips the delay. Either way in-flight work then gets
+    /// `timeouts.shutdown`.
     func stop(reason: String) {
-        guard !stopping else { return }
+        guard !stopping else {
+            if reason == "SIGINT" { drainNow() }  // a second Ctrl-C does not wait out the delay
+            return
+        }
         stopping = true
         adminState.update { $0.stopping = true }
-        Log.info("\(reason): stopping")
+        let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
+        Log.info("\(reason): stopping" + (delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : ""))
+        if delay > 0 {
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [unowned self] in self.drainNow() }
+        } else {
+            drainNow()
+        }
+    }
+
+    /// Closes the listeners and lets in-flight exchanges finish until `timeouts.shutdown`, then
+    /// exits 0 once every worker has ended.
+    private func drainNow() {
+        guard !draining else { return }
+        draining = true
         let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))
         for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
         let threads = self.threads

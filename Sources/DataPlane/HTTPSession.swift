@@ -148,7 +148,7 @@ final class HTTPSession {
             }
         }
         clientOut.releaseIfEmpty()
-        if shutdownPending && clientIn.isEmpty {
+        if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientReadable {
             closeClient()
             return false
         }
@@ -244,7 +244,11 @@ final class HTTPSession {
     func shutdownRequested() {
         shutdownPending = true
         closeAfterExchange = true
-        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty { closeClient() }
+        // A connection that has not sent its first request yet (accepted just now, from the
+        // listen queue) is served once: its client did nothing wrong.
+        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty && servedRequests > 0 && !clientReadable {
+            closeClient()
+        }
     }
 
     /// Flushes what is queued for the client (an error answer, the end of a close-delimited body),

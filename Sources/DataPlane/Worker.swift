@@ -283,7 +283,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
 
     private func beginStop(deadline: UInt64) {
         stopDeadline = deadline
-        for listener in listeners { close(listener.fd) }
+        // Connections the kernel already accepted for us are taken and served, not reset.
+        for listener in listeners {
+            acceptAll(listener)
+            close(listener.fd)
+        }
         listeners.removeAll()
         idlePool.closeAll(worker: self)
         loop.schedule(deadline: deadline, token: stopTimerToken)
