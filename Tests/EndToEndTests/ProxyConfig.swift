@@ -19,6 +19,11 @@ struct ProxyConfig {
     var limits: [(key: String, value: Int)] = []
     /// The admin API's port and optional token; no `admin:` section when nil.
     var admin: (port: UInt16, token: String?)?
+    /// Data-plane threads (`workers:`).
+    var workers = 1
+    /// Extra YAML lines in a route's section after its `pools:` line, by route name, written
+    /// without the section's indentation (e.g. `sticky: { cookie: cutover_pool }`).
+    var routeLines: [String: [String]] = [:]
 
     /// One HTTP listener on `port` whose route `app` splits between `pools` by `split`.
     static func http(port: UInt16, split: [(pool: String, weight: Int)], pools: [Pool]) -> ProxyConfig {
@@ -52,8 +57,21 @@ struct ProxyConfig {
         return copy
     }
 
+    func with(workers count: Int) -> ProxyConfig {
+        var copy = self
+        copy.workers = count
+        return copy
+    }
+
+    /// Adds `lines` (without indentation) to route `name`'s section.
+    func adding(route name: String, lines extra: [String]) -> ProxyConfig {
+        var copy = self
+        copy.routeLines[name, default: []] += extra
+        return copy
+    }
+
     var yaml: String {
-        var lines = ["workers: 1"]
+        var lines = ["workers: \(workers)"]
         if let admin {
             lines += ["admin:", "  listen: 127.0.0.1:\(admin.port)"]
             if let token = admin.token { lines.append("  token: \(token)") }
@@ -66,6 +84,7 @@ struct ProxyConfig {
         for route in routes {
             lines += ["  \(route.name):",
                       "    pools: { \(route.split.map { "\($0.pool): \($0.weight)" }.joined(separator: ", ")) }"]
+            lines += (routeLines[route.name] ?? []).map { "    " + $0 }
         }
         lines.append("pools:")
         for pool in pools {
