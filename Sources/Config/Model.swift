@@ -86,6 +86,43 @@ public struct OverrideConfig: Sendable, Hashable {
     public var allowFrom: [String]
 }
 
+/// A scalar exactly as the file spells it: where it starts and how it is written, so a tool
+/// (`cutover switch`, see `SplitRewrite`) can replace just those characters and leave every
+/// comment, blank line and space of the file as it was.
+public struct ScalarSpan: Sendable, Hashable {
+    public enum Quoting: Sendable, Hashable {
+        case plain, single, double
+        /// A block scalar (`|`, `>`) or a tagged oddity: not rewritten in place.
+        case other
+    }
+    /// Where the scalar starts (at its opening quote when quoted). The column counts Unicode
+    /// scalars, as Yams does.
+    public var location: SourceLocation
+    /// The scalar's value (without quotes).
+    public var value: String
+    public var quoting: Quoting
+    public init(location: SourceLocation, value: String, quoting: Quoting) {
+        self.location = location
+        self.value = value
+        self.quoting = quoting
+    }
+}
+
+/// Where a `ramp:` entry can be added to a route that has none.
+public struct RampInsertion: Sendable, Hashable {
+    /// Where the route's mapping starts: at its `{` when it is a flow mapping (then `ramp` goes
+    /// before the closing brace), else at its first key.
+    public var mapping: SourceLocation
+    /// A block mapping's own `pools:` key (`ramp` goes on a new line after that entry, indented
+    /// alike); nil when `pools` comes from a merge key (`<<: *base`), where a line added next to
+    /// the anchor would change every route that merges it.
+    public var poolsKey: SourceLocation?
+    public init(mapping: SourceLocation, poolsKey: SourceLocation?) {
+        self.mapping = mapping
+        self.poolsKey = poolsKey
+    }
+}
+
 public struct RouteConfig: Sendable, Hashable {
     public var name: String
     /// Pool name → split weight, in the order written in the file.
@@ -94,6 +131,13 @@ public struct RouteConfig: Sendable, Hashable {
     public var sticky: StickyConfig?
     public var override: OverrideConfig?
     public var location: SourceLocation
+    /// Where each split weight is written, in `pools` order. Source positions only: not part of
+    /// equality, so moving text around is not a change.
+    public var weightSpans: [ScalarSpan] = []
+    /// Where `ramp` is written; nil when the route has no `ramp:`.
+    public var rampSpan: ScalarSpan? = nil
+    /// Where a `ramp:` can be added.
+    public var rampInsertion: RampInsertion? = nil
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.pools.map(\.name) == b.pools.map(\.name)

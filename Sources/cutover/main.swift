@@ -9,7 +9,7 @@ import Foundation
 struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
-        subcommands: [Run.self, Check.self, Reload.self, Status.self, Demo.self])
+        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, Demo.self])
 }
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1.

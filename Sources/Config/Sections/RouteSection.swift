@@ -55,8 +55,34 @@ enum RouteSection {
         if let value = section.value("override") {
             override = try OverrideSection.parse(value, path: section.child("override"), reader: reader)
         }
-        let config = RouteConfig(name: name, pools: pools, ramp: ramp, sticky: sticky, override: override,
+        var config = RouteConfig(name: name, pools: pools, ramp: ramp, sticky: sticky, override: override,
                                  location: location)
+        config.weightSpans = split.entries.map { span(of: $0.value, reader: reader) }
+        config.rampSpan = section.value("ramp").map { span(of: $0, reader: reader) }
+        config.rampInsertion = rampInsertion(node, reader: reader)
         return Parsed(config: config, poolKeyNodes: split.entries.map(\.keyNode))
+    }
+
+    /// Where and how a scalar is written, for `SplitRewrite`.
+    static func span(of node: Node, reader: NodeReader) -> ScalarSpan {
+        guard case .scalar(let scalar) = node else {
+            return ScalarSpan(location: reader.location(of: node), value: "", quoting: .other)
+        }
+        let quoting: ScalarSpan.Quoting
+        switch scalar.style {
+        case .plain: quoting = .plain
+        case .singleQuoted: quoting = .single
+        case .doubleQuoted: quoting = .double
+        default: quoting = .other
+        }
+        return ScalarSpan(location: reader.location(of: node), value: scalar.string, quoting: quoting)
+    }
+
+    /// Where `ramp:` could go. Whether the mapping is flow or block is read from the text at its
+    /// start by `SplitRewrite`: Yams reports a mapping's style from its end event, not its start.
+    static func rampInsertion(_ node: Node, reader: NodeReader) -> RampInsertion? {
+        guard case .mapping(let mapping) = node else { return nil }
+        let key = mapping.first(where: { $0.key.scalar?.string == "pools" })?.key
+        return RampInsertion(mapping: reader.location(of: node), poolsKey: key.map(reader.location(of:)))
     }
 }

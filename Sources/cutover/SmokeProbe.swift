@@ -1,0 +1,140 @@
+import Config
+import EventLoop
+import Foundation
+
+/// One blocking HTTP/1.1 GET with `Connection: close`, for `cutover switch`'s smoke test through
+/// the proxy's own listener. Only the status and the start of the body matter, so the answer
+/// is read until the proxy closes, 64 KiB, or the deadline, whichever comes first.
+enum SmokeProbe {
+    struct Answer {
+        var status: Int
+        /// The first bytes of the body, for the operator to read when the status is wrong.
+        var snippet: String
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func get(_ path: String, from address: SocketAddress, host: String, headers: [(String, String)],
+                    timeoutSeconds: Double) throws(Failure) -> Answer {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        let connection: (fd: Int32, connected: Bool)
+        do {
+            connection = try Socket.connect(to: address)
+        } catch {
+            throw Failure(description: "cannot connect to \(host): \(error)")
+        }
+        let fd = connection.fd
+        defer { close(fd) }
+        if !connection.connected {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let failure = poll(&descriptor, 1, milliseconds(until: deadline)) <= 0 ? ETIMEDOUT : Socket.pendingError(fd)
+            if failure != 0 { throw Failure(description: "cannot connect to \(host): \(String(cString: strerror(failure)))") }
+        }
+        var head = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cutover-switch\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        let request = Array((head + "Connection: close\r\n\r\n").utf8)
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) {
+                var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&descriptor, 1, milliseconds(until: deadline))
+                if Date() > deadline { throw Failure(description: "sending to \(host) timed out") }
+                continue
+            }
+            guard n > 0 else { throw Failure(description: "sending to \(host) failed: \(String(cString: strerror(errno)))") }
+            sent += n
+        }
+        return try answer(readAll(fd, deadline: deadline), from: host)
+    }
+
+    /// What arrived: the head, then as much body as a snippet needs. Once the head is in, the
+    /// body gets half a second at most (a 500 with a close-delimited body from a keep-alive
+    /// backend would otherwise hold the probe until its deadline).
+    private static func readAll(_ fd: Int32, deadline: Date) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        var until = deadline
+        var headEnd: Int?
+        while headEnd.map({ bytes.count - $0 < 256 }) ?? (bytes.count < 65536) {
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, milliseconds(until: until))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0 else { break }
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard n > 0 else { break }
+            bytes += chunk[0..<n]
+            if headEnd == nil, let end = bytes.firstRange(of: [13, 10, 13, 10] as [UInt8])?.upperBound {
+                headEnd = end
+                until = min(deadline, Date().addingTimeInterval(0.5))
+            }
+        }
+        return bytes
+    }
+
+    private static func answer(_ bytes: [UInt8], from host: String) throws(Failure) -> Answer {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let statusLine = text.prefix { $0 != "\r" && $0 != "\n" }
+        let fields = statusLine.split(separator: " ", maxSplits: 2)
+        guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let status = Int(fields[1]) else {
+            if bytes.isEmpty { throw Failure(description: "no answer from \(host) within the time limit") }
+            throw Failure(description: "\(host) did not answer HTTP: \(String(text.prefix(80)).debugDescription)")
+        }
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        let snippet = body.prefix(200).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+        return Answer(status: status, snippet: snippet.trimmingCharacters(in: .whitespaces))
+    }
+
+    private static func milliseconds(until deadline: Date) -> Int32 {
+        Int32(clamping: max(0, Int(deadline.timeIntervalSinceNow * 1000)))
+    }
+}
+
+extension SwitchRun {
+    /// GETs the smoke path from POOL through a plain-HTTP listener of ROUTE, pinned to POOL by the
+    /// route's override header; POOL must answer 2xx or 3xx within 5 s. Going through the proxy
+    /// (not straight to a backend) also tests what the proxy does with POOL: its addresses,
+    /// timeouts and framing.
+    func smokeTest(_ config: CutoverConfig) throws(SwitchFailure) {
+        let name = command.route
+        let pool = command.pool
+        guard let route = config.route(named: name) else { throw .refused("\(file) has no route '\(name)'") }
+        guard let override = route.override else {
+            throw .refused("route \(name) has no 'override:', and the smoke test needs its header to reach pool \(pool) before the switch: add 'override: { header: X-Cutover-Pool }' to the route and reload, or pass --no-smoke-test")
+        }
+        guard let listener = config.listeners.first(where: { $0.route == name && $0.proto == .http && $0.tls == nil }) else {
+            throw .refused("no plain-HTTP listener serves route \(name), so there is none to smoke-test pool \(pool) through; pass --no-smoke-test")
+        }
+        // A wildcard listener is reached on loopback, where the default allow_from lets the header through.
+        let host = switch listener.listen.host {
+        case "0.0.0.0": "127.0.0.1"
+        case "::": "::1"
+        default: listener.listen.host
+        }
+        let target = HostPort(host: host, port: listener.listen.port)
+        guard let address = SocketAddress.resolve(host: host, port: target.port) else {
+            throw .refused("cannot resolve \(host), the address of listener \(listener.name)")
+        }
+        // A connection to a local address comes from that address: check the proxy will honour the header.
+        if let source = CIDRBlock(parsing: address.ipString)?.address,
+           !override.allowFromBlocks.contains(where: { $0.contains(source) }) {
+            throw .refused("the smoke test would connect from \(address.ipString), which route \(name)'s override.allow_from (\(override.allowFrom.joined(separator: ", "))) leaves out: the proxy would drop the header and the test would prove nothing")
+        }
+        let what = "GET \(command.smokePath) via listener \(listener.name) (\(target)) with \(override.header): \(pool)"
+        let answer: SmokeProbe.Answer
+        do {
+            answer = try SmokeProbe.get(command.smokePath, from: address, host: target.description,
+                                        headers: [(override.header, pool)], timeoutSeconds: 5)
+        } catch {
+            throw .refused("smoke test of pool \(pool) failed: \(what): \(error)")
+        }
+        guard (200..<400).contains(answer.status) else {
+            let body = answer.snippet.isEmpty ? "" : ": \(answer.snippet)"
+            throw .refused("smoke test of pool \(pool) failed: \(what) answered \(answer.status)\(body)")
+        }
+        print("smoke test: \(what) → \(answer.status)")
+    }
+}
