@@ -1,0 +1,156 @@
+import Balancer
+import EventLoop
+
+/// What the control plane sends the checker thread.
+enum HealthCommand: Sendable {
+    /// The complete set of targets, numbered by `HealthStateTable.configure`.
+    case configure([HealthTarget], sequence: UInt64)
+    case stop
+}
+
+/// The checker thread's event-loop handler: every target's timers sit in the loop's one timer
+/// heap, every probe's socket in its one epoll set. Nothing blocks and nothing is allocated per
+/// probe beyond the socket, which is what lets one thread probe thousands of backends.
+///
+/// Timers are never cancelled (the heap cannot remove entries): each slot keeps its real
+/// deadlines, and a timer that fires early for its slot (left over from a probe that already
+/// ended, or from before a reconfiguration) finds nothing due and does nothing.
+final class HealthLoop: EventLoopHandler {
+    private let loop: EventLoop
+    private let mailbox: Mailbox<HealthCommand>
+    private let table: HealthStateTable
+    private let onChange: @Sendable (BackendIdentity, HealthState) -> Void
+    private var schedule: HealthSchedule
+    private let io = HealthProbeIO()
+
+    private var byIdentity: [BackendIdentity: HealthSlot] = [:]
+    private var byToken: [UInt64: HealthSlot] = [:]
+    private var byFD: [Int32: HealthSlot] = [:]
+    private var nextToken: UInt64 = 1
+
+    init(loop: EventLoop, mailbox: Mailbox<HealthCommand>, table: HealthStateTable, seed: UInt64,
+         onChange: @escaping @Sendable (BackendIdentity, HealthState) -> Void) {
+        self.loop = loop
+        self.mailbox = mailbox
+        self.table = table
+        self.onChange = onChange
+        schedule = HealthSchedule(seed: seed)
+    }
+
+    func handle(fd: Int32, events: IOEvents) {
+        guard let slot = byFD[fd], var probe = slot.probe else { return }
+        let outcome = probe.advance(events: events, request: slot.request, io: io, received: &slot.received)
+        slot.probe = probe
+        if outcome != .pending { finish(slot, outcome) }
+    }
+
+    func timerFired(token: UInt64) {
+        guard let slot = byToken[token] else { return }
+        let now = loop.now
+        if slot.probe != nil {
+            if now >= slot.probeDeadline { finish(slot, .failed) }
+        } else if now >= slot.nextProbe {
+            startProbe(slot, now: now)
+        }
+    }
+
+    func mailboxReady() {
+        for command in mailbox.drain() {
+            switch command {
+            case .configure(let targets, let sequence):
+                configure(targets, sequence: sequence)
+            case .stop:
+                for slot in byIdentity.values { abortProbe(slot) }
+                loop.stop()
+            }
+        }
+    }
+
+    func iterationEnded() {}
+
+    /// Closes whatever is still open once the loop has stopped.
+    func shutDown() {
+        for slot in byIdentity.values { abortProbe(slot) }
+        byIdentity = [:]
+        byToken = [:]
+    }
+
+    // MARK: Configuration
+
+    /// Applies the complete target set. Same identity and same settings: untouched (state, counter
+    /// and schedule). Same identity, new settings: state kept, new thresholds, probe in flight
+    /// dropped, a fresh jittered first probe. New identity: `checking`. Missing: forgotten.
+    private func configure(_ targets: [HealthTarget], sequence: UInt64) {
+        loop.refreshNow()
+        let now = loop.now
+        var kept: [BackendIdentity: HealthSlot] = [:]
+        kept.reserveCapacity(targets.count)
+        for target in targets where kept[target.identity] == nil {
+            if let slot = byIdentity[target.identity] {
+                if slot.target != target {
+                    abortProbe(slot)
+                    slot.reconfigure(target)
+                    scheduleFirstProbe(slot, now: now)
+                }
+                kept[target.identity] = slot
+            } else {
+                let slot = HealthSlot(token: nextToken, target: target)
+                nextToken += 1
+                byToken[slot.token] = slot
+                scheduleFirstProbe(slot, now: now)
+                kept[target.identity] = slot
+            }
+        }
+        for (identity, slot) in byIdentity where kept[identity] == nil {
+            abortProbe(slot)
+            byToken[slot.token] = nil
+        }
+        byIdentity = kept
+        table.publish(kept.mapValues(\.hysteresis.state), sequence: sequence)
+    }
+
+    private func scheduleFirstProbe(_ slot: HealthSlot, now: UInt64) {
+        slot.nextProbe = schedule.firstProbe(now: now, interval: slot.interval)
+        loop.schedule(deadline: slot.nextProbe, token: slot.token)
+    }
+
+    // MARK: Probes
+
+    private func startProbe(_ slot: HealthSlot, now: UInt64) {
+        slot.probeStarted = now
+        slot.probeDeadline = HealthSchedule.deadline(started: now, timeout: slot.timeout, interval: slot.interval)
+        switch HealthProbe.start(to: slot.probeAddress, request: slot.request, selector: loop.selector,
+                                 io: io, received: &slot.received) {
+        case .running(let probe):
+            slot.probe = probe
+            byFD[probe.fd] = slot
+            loop.schedule(deadline: slot.probeDeadline, token: slot.token)
+        case .ended(let outcome):
+            conclude(slot, outcome, now: now)
+        }
+    }
+
+    /// Closes the probe in flight, records its outcome and schedules the next one.
+    private func finish(_ slot: HealthSlot, _ outcome: HealthProbe.Outcome) {
+        abortProbe(slot)
+        conclude(slot, outcome, now: loop.now)
+    }
+
+    /// Closes the probe in flight, if any, without a verdict.
+    private func abortProbe(_ slot: HealthSlot) {
+        guard let probe = slot.probe else { return }
+        probe.close(selector: loop.selector)
+        byFD[probe.fd] = nil
+        slot.probe = nil
+    }
+
+    private func conclude(_ slot: HealthSlot, _ outcome: HealthProbe.Outcome, now: UInt64) {
+        if outcome == .passed || outcome == .failed,
+           let transition = slot.hysteresis.record(success: outcome == .passed) {
+            table.update(slot.target.identity, to: transition.to)
+            onChange(slot.target.identity, transition.to)
+        }
+        slot.nextProbe = schedule.nextProbe(started: slot.probeStarted, now: now, interval: slot.interval)
+        loop.schedule(deadline: slot.nextProbe, token: slot.token)
+    }
+}
