@@ -13,6 +13,8 @@ struct AdminAPI: Sendable {
     let state: AdminState
     /// Runs a reload on the control plane's serial queue and waits for it.
     let reload: @Sendable () -> AdminReloadOutcome
+    /// The workers' live gauges (in flight, connections per backend id), asked for per request.
+    var gauges: @Sendable () -> AdminGauges = { AdminGauges() }
 
     func handle(_ request: AdminRequest) -> AdminResponse {
         let snapshot = state.read()
@@ -35,7 +37,7 @@ struct AdminAPI: Sendable {
         }
         switch request.path {
         case "/status":
-            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot))) }
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot, gauges: gauges()))) }
         case "/metrics":
             return only(["GET", "HEAD"], request) {
                 var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot))

@@ -52,6 +52,8 @@ public struct AdminStatus: Codable, Sendable {
         public var state: String
         public var inFlight: Int
         public var connections: Int
+        /// Only for `draining`: seconds until the deregistration delay closes what is left.
+        public var drainSecondsLeft: Double?
     }
     public struct Pool: Codable, Sendable {
         public var name: String

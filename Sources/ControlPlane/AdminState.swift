@@ -29,6 +29,19 @@ final class AdminState: Sendable {
         var token: String?
         /// Route name → the split in effect (differs from the configured one while a ramp runs).
         var effectiveSplits: [String: [Int]] = [:]
+        /// Per configured backend: `checking`, `healthy` or `unhealthy`.
+        var backendStates: [BackendIdentity: String] = [:]
+        /// Per configured backend: weight × 1000 × slow start × usable.
+        var backendEffectiveWeights: [BackendIdentity: Int] = [:]
+        /// Every backend's id in the workers' gauges (configured and draining ones).
+        var backendIDs: [BackendIdentity: Int] = [:]
+        /// Backends a reload removed that still drain.
+        var draining: [BackendIdentity: DrainInfo] = [:]
+    }
+
+    struct DrainInfo: Sendable {
+        var id: Int
+        var secondsLeft: Double
     }
 
     private let state: Mutex<Snapshot>

@@ -17,7 +17,14 @@ extension AdminStatus {
     /// Effective weights equal configured ones and every backend shows `healthy` with nothing in
     /// flight: this build has no ramps, health checks or per-backend counters yet. The fields
     /// are there now so that scripts written against them keep working when those arrive.
-    init(_ snapshot: AdminState.Snapshot) {
+    /// Weights travel ×1000 (`SlowStart.weightScale`); shown on the configured scale, a backend
+    /// still ramping shows its fraction rounded up to 1 rather than a misleading 0.
+    static func displayWeight(_ scaled: Int?) -> Int? {
+        guard let scaled else { return nil }
+        return scaled == 0 ? 0 : max(1, (scaled + 500) / 1000)
+    }
+
+    init(_ snapshot: AdminState.Snapshot, gauges: AdminGauges = AdminGauges()) {
         let config = snapshot.config
         generation = snapshot.generation
         configFile = config.file
@@ -35,10 +42,22 @@ extension AdminStatus {
             })
         }
         pools = config.pools.map { pool in
-            Pool(name: pool.name, balance: pool.balance.rawValue, backends: pool.backends.map {
-                Backend(address: $0.address.description, weight: $0.weight, effectiveWeight: $0.weight,
-                        state: "healthy", inFlight: 0, connections: 0)
-            })
+            var backends = pool.backends.map { backend in
+                let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
+                let id = snapshot.backendIDs[identity]
+                return Backend(address: backend.address.description, weight: backend.weight,
+                               effectiveWeight: AdminStatus.displayWeight(snapshot.backendEffectiveWeights[identity]) ?? backend.weight,
+                               state: snapshot.backendStates[identity] ?? "healthy",
+                               inFlight: gauges.inFlight(id), connections: gauges.connections(id))
+            }
+            for (identity, drain) in snapshot.draining.sorted(by: { $0.key.address < $1.key.address })
+            where identity.pool == pool.name {
+                var backend = Backend(address: identity.address, weight: 0, effectiveWeight: 0, state: "draining",
+                                      inFlight: gauges.inFlight(drain.id), connections: gauges.connections(drain.id))
+                backend.drainSecondsLeft = (drain.secondsLeft * 10).rounded() / 10
+                backends.append(backend)
+            }
+            return Pool(name: pool.name, balance: pool.balance.rawValue, backends: backends)
         }
         listeners = config.listeners.map {
             Listener(name: $0.name, listen: $0.listen.description, protocol: $0.proto.rawValue,

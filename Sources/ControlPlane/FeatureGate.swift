@@ -14,14 +14,8 @@ public enum FeatureGate {
             if pool.tls != nil {
                 errors.append(ConfigError(pool.location, "pool '\(pool.name)': TLS to backends is not available in this build yet"))
             }
-            if pool.healthCheck != nil {
-                warnings.append("pool '\(pool.name)': health_check is not active yet; every backend counts as healthy")
-            }
             if pool.passive != nil {
                 warnings.append("pool '\(pool.name)': passive health is not active yet")
-            }
-            if pool.slowStart.nanoseconds > 0 {
-                warnings.append("pool '\(pool.name)': slow_start is not active yet; backends get their full weight at once")
             }
         }
         if config.accessLog != .off { warnings.append("access_log: not written yet") }

@@ -26,6 +26,12 @@ public final class Proxy: @unchecked Sendable {
     private var ramps: SplitRamps
     private var rampTimer: (any DispatchSourceTimer)?
     private var admin: AdminServer?
+    /// Every backend's id, health, slow start and drain (control queue only).
+    var book = BackendBook()
+    var checker: HealthChecker?
+    var backendTimer: (any DispatchSourceTimer)?
+    /// The workers' mailboxes, fixed once started: the admin threads ask workers for gauges.
+    private(set) var mailboxes: [Mailbox<WorkerMessage>] = []
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
@@ -49,7 +55,8 @@ public final class Proxy: @unchecked Sendable {
         queue.suspend()
         defer { queue.resume() }
         let count = Proxy.workerCount(config.workers)
-        let table = try SnapshotBuilder.build(config, generation: generation, workers: count)
+        let table = try SnapshotBuilder.build(config, generation: generation, workers: count, book: &book,
+                                              now: MonotonicClock.now())
         // The admin socket is bound first: once the data listeners accept, so does the admin API.
         let admin = try config.admin.map { admin throws(ConfigError) in try AdminServer(admin) }
         var bound: [String: BoundListener] = [:]
@@ -79,8 +86,12 @@ public final class Proxy: @unchecked Sendable {
         for worker in workers {
             threads.append(LoopThread(name: "cutover-w\(worker.index)") { worker.run() })
         }
+        mailboxes = workers.map(\.mailbox)
+        try startHealthChecks()
+        backendsChanged()
         if let admin {
-            let api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
+            var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
+            api.gauges = { [unowned self] in AdminGauges(self.gatherReports(timeout: .milliseconds(500))) }
             admin.start(api.handle)
             self.admin = admin
         }
@@ -148,13 +159,19 @@ public final class Proxy: @unchecked Sendable {
         let next: CutoverConfig
         let table: RoutingTable
         var nextRamps = ramps
+        var nextBook = book
         do throws(ConfigError) {
             next = try ConfigLoader.load(file: configFile)
             if let first = FeatureGate.review(next).errors.first { throw first }
+            let now = MonotonicClock.now()
             var ramps = self.ramps
-            let splits = ramps.apply(next, now: MonotonicClock.now())
-            table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits)
+            let splits = ramps.apply(next, now: now)
+            var book = self.book
+            noteBackendChanges(from: config, to: next, book: &book, now: now)
+            table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits,
+                                              book: &book, now: now)
             nextRamps = ramps
+            nextBook = book
         } catch {
             Log.error("reload rejected, still serving generation \(generation): \(error)")
             return .failure(error)
@@ -177,6 +194,7 @@ public final class Proxy: @unchecked Sendable {
         generation += 1
         publish(table)
         ramps = nextRamps
+        book = nextBook
         scheduleRampStep()
         let nextByName = Dictionary(next.listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in Array(listeners.keys) where nextByName[name] == nil || added[name] != nil {
@@ -194,6 +212,7 @@ public final class Proxy: @unchecked Sendable {
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
         }
         config = next
+        backendsChanged()
         Log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
     }

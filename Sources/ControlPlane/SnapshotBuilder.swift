@@ -7,8 +7,9 @@ import EventLoop
 /// here, on the control plane, because resolution blocks.
 enum SnapshotBuilder {
     /// `splits` overrides the configured split of the routes it names (a ramp in progress).
+    /// `book` gives every backend its stable id and its effective weight at `now`.
     static func build(_ config: CutoverConfig, generation: UInt64, workers: Int,
-                      splits: [String: [Int]] = [:]) throws(ConfigError) -> RoutingTable {
+                      splits: [String: [Int]] = [:], book: inout BackendBook, now: UInt64) throws(ConfigError) -> RoutingTable {
         var poolIndex: [String: Int] = [:]
         var pools: [RoutingTable.Pool] = []
         for pool in config.pools {
@@ -17,7 +18,10 @@ enum SnapshotBuilder {
                 guard let address = SocketAddress.resolve(host: backend.address.host, port: backend.address.port) else {
                     throw ConfigError(backend.location, "cannot resolve backend address '\(backend.address)'")
                 }
-                backends.append(.init(address: address, label: backend.address.description, weight: backend.weight))
+                let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
+                backends.append(.init(id: book.id(for: identity), address: address, label: backend.address.description,
+                                      weight: backend.weight,
+                                      effectiveWeight: book.effectiveWeight(identity, weight: backend.weight, pool: pool, now: now)))
             }
             poolIndex[pool.name] = pools.count
             let balance: BalancerKind = switch pool.balance {
@@ -25,7 +29,9 @@ enum SnapshotBuilder {
             case .leastRequest: .leastRequest
             case .random: .random
             }
-            pools.append(.init(name: pool.name, balance: balance, backends: backends))
+            var entry = RoutingTable.Pool(name: pool.name, balance: balance, backends: backends)
+            entry.deregistrationDelay = UInt64(max(0, pool.deregistrationDelay.nanoseconds))
+            pools.append(entry)
         }
         var routes: [RoutingTable.Route] = []
         for route in config.routes {

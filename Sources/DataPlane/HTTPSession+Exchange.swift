@@ -27,6 +27,7 @@ extension HTTPSession {
         upstreamBytesSent = 0
         tried = TriedSet()
         attempts = 0
+        drainDeadline = .max
         state = .exchanging
         lastActivity = now
         worker.counters.requests &+= 1
@@ -82,6 +83,8 @@ extension HTTPSession {
             backendIndex = backend
             routing.requestStarted(pool: poolIndex, backend: backend)
             countedBackend = backend
+            countedBackendID = pool.backends[backend].id
+            worker.inFlightByID[countedBackendID] &+= 1
             let address = pool.backends[backend].address
             if let idle = worker.idlePool.take(for: address) {
                 idle.reused = true
@@ -93,8 +96,8 @@ extension HTTPSession {
             do {
                 let (upstreamFD, connected) = try Socket.connect(to: address)
                 Socket.setNoDelay(upstreamFD)
-                let connection = UpstreamConnection(fd: upstreamFD, generation: 0, address: address, connected: connected,
-                                                    pool: worker.bufferPool)
+                let connection = UpstreamConnection(worker: worker, backendID: pool.backends[backend].id, fd: upstreamFD,
+                                                    generation: 0, address: address, connected: connected)
                 guard let generation = worker.register(upstreamFD, as: .upstream(self)) else {
                     Socket.close(upstreamFD)
                     releaseInFlight()
@@ -233,7 +236,7 @@ extension HTTPSession {
     func finishExchange() {
         if let u = upstream {
             upstream = nil
-            let reusable = requestDone && !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
+            let reusable = requestDone && !worker.isRemoved(backendID: u.backendID) && !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
                 && upstreamOut.isEmpty && u.input.isEmpty && !worker.isStopping
             if reusable {
                 u.input.releaseIfEmpty()

@@ -58,6 +58,9 @@ final class HTTPSession {
     var routeIndex = -1
     /// The backend this exchange is counted in flight on (in `routing`), or -1.
     var countedBackend = -1
+    var countedBackendID = -1
+    /// Set when this exchange's backend was removed by a reload: the deregistration delay's end.
+    var drainDeadline: UInt64 = .max
     /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
     var assignCookieSlot: Int?
     var backendIndex = -1
@@ -193,9 +196,9 @@ final class HTTPSession {
             return lastActivity &+ (servedRequests == 0 ? settings.clientHeaderTimeout : settings.idleTimeout)
         case .exchanging:
             if let u = upstream, !u.connected { return lastActivity &+ settings.connectTimeout }
-            return lastActivity &+ settings.upstreamResponseTimeout
+            return min(lastActivity &+ settings.upstreamResponseTimeout, drainDeadline)
         case .tunnel:
-            return lastActivity &+ settings.idleTimeout
+            return min(lastActivity &+ settings.idleTimeout, drainDeadline)
         case .closing:
             return lastActivity &+ 5_000_000_000
         case .closed:
@@ -223,6 +226,8 @@ final class HTTPSession {
         switch state {
         case .readingHead:
             if clientIn.isEmpty { closeClient() } else { respond(408) }
+        case .exchanging where now >= drainDeadline, .tunnel where now >= drainDeadline:
+            abort()  // the deregistration delay is over: nothing may stay on the removed backend
         case .exchanging:
             if let u = upstream, !u.connected {
                 // A connect that times out sent nothing: try another backend.
@@ -239,6 +244,13 @@ final class HTTPSession {
     }
 
     // MARK: shutting down
+
+    /// A reload removed the backend this exchange or tunnel uses: it may last until `deadline`.
+    func drain(until deadline: UInt64) {
+        guard countedBackendID >= 0, deadline < drainDeadline else { return }
+        drainDeadline = deadline
+        ensureTimer()
+    }
 
     /// The worker is stopping: idle keep-alive connections close now, busy ones after this exchange.
     func shutdownRequested() {
@@ -275,7 +287,9 @@ final class HTTPSession {
     func releaseInFlight() {
         guard countedBackend >= 0 else { return }
         routing.requestEnded(pool: poolIndex, backend: countedBackend)
+        worker.inFlightByID[countedBackendID] &-= 1
         countedBackend = -1
+        countedBackendID = -1
     }
 
     func closeClient() {

@@ -63,6 +63,8 @@ public final class RoutingTable: Sendable {
     public struct Pool: Sendable {
         public var name: String
         public var balance: BalancerKind
+        /// How long connections still open on a backend removed from this pool may last.
+        public var deregistrationDelay: UInt64 = 30_000_000_000
         public var backends: [Backend]
         /// The name as bytes, for a Host field the proxy must supply (no String work per request).
         public let hostBytes: [UInt8]
@@ -76,15 +78,23 @@ public final class RoutingTable: Sendable {
     }
 
     public struct Backend: Sendable {
+        /// Stable for the backend's identity (pool + address) across reloads and never reused:
+        /// the worker's per-backend gauges are indexed by it, so they carry across snapshots.
+        public var id: Int
         public var address: SocketAddress
         /// As written in the config (`127.0.0.1:9001`), for logs and labels.
         public var label: String
         public var weight: Int
+        /// weight × SlowStart.weightScale × slow-start factor × usable (health, drain), as the
+        /// control plane computed it when it built this snapshot; updated by `.setWeights`.
+        public var effectiveWeight: Int
 
-        public init(address: SocketAddress, label: String, weight: Int) {
+        public init(id: Int, address: SocketAddress, label: String, weight: Int, effectiveWeight: Int) {
+            self.id = id
             self.address = address
             self.label = label
             self.weight = weight
+            self.effectiveWeight = effectiveWeight
         }
     }
 }

@@ -31,6 +31,8 @@ final class TCPSession {
     private var poolIndex = -1
     /// The backend this connection is counted in flight on, or -1.
     private var countedBackend = -1
+    private var countedBackendID = -1
+    private var drainDeadline: UInt64 = .max
     /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
     private var routing: WorkerRouting
     private var lastActivity: UInt64 = 0
@@ -76,6 +78,8 @@ final class TCPSession {
             releaseInFlight()
             routing.requestStarted(pool: poolIndex, backend: backend)
             countedBackend = backend
+            countedBackendID = pool.backends[backend].id
+            worker.inFlightByID[countedBackendID] &+= 1
             do {
                 let (fd, connected) = try Socket.connect(to: pool.backends[backend].address)
                 Socket.setNoDelay(fd)
@@ -190,7 +194,7 @@ final class TCPSession {
     }
 
     private var deadline: UInt64 {
-        lastActivity &+ (upstreamConnected ? worker.settings.idleTimeout : worker.settings.connectTimeout)
+        min(lastActivity &+ (upstreamConnected ? worker.settings.idleTimeout : worker.settings.connectTimeout), drainDeadline)
     }
 
     func timerFired() {
@@ -213,8 +217,18 @@ final class TCPSession {
     private func releaseInFlight() {
         guard countedBackend >= 0 else { return }
         routing.requestEnded(pool: poolIndex, backend: countedBackend)
+        worker.inFlightByID[countedBackendID] &-= 1
         countedBackend = -1
     }
+
+    /// A reload removed this connection's backend: it may stay open until `deadline`.
+    func drain(until deadline: UInt64) {
+        guard countedBackend >= 0, deadline < drainDeadline else { return }
+        drainDeadline = deadline
+        ensureTimer()
+    }
+
+    var backendID: Int { countedBackend >= 0 ? countedBackendID : -1 }
 
     func closeBoth(reset: Bool = false) {
         guard !closed else { return }

@@ -19,13 +19,24 @@ final class UpstreamConnection {
     var reused = false
     var idleDeadline: UInt64 = 0
 
-    init(fd: Int32, generation: UInt32, address: SocketAddress, connected: Bool, pool: BufferPool) {
-        input = ByteBuffer(pool: pool)
+    /// The backend's id, for the worker's per-backend connection gauge (kept by init/deinit).
+    let backendID: Int
+    private unowned(unsafe) let worker: Worker
+
+    init(worker: Worker, backendID: Int, fd: Int32, generation: UInt32, address: SocketAddress, connected: Bool) {
+        input = ByteBuffer(pool: worker.bufferPool)
+        self.worker = worker
+        self.backendID = backendID
+        worker.upstreamConnectionsByID[backendID] &+= 1
         self.fd = fd
         self.generation = generation
         self.address = address
         self.connected = connected
         self.writable = connected
+    }
+
+    deinit {
+        worker.upstreamConnectionsByID[backendID] &-= 1
     }
 }
 
@@ -55,6 +66,15 @@ final class IdleUpstreamPool {
     /// Drops every reference without closing (the worker is going away with its descriptors).
     func forgetAll() {
         byAddress.removeAll()
+    }
+
+    /// Closes the idle connections `matching` selects (those to backends a reload removed).
+    func closeAll(worker: Worker, where matching: (UpstreamConnection) -> Bool) {
+        for (address, list) in byAddress {
+            let (closing, keeping) = (list.filter(matching), list.filter { !matching($0) })
+            for connection in closing { worker.close(connection.fd) }
+            byAddress[address] = keeping
+        }
     }
 
     func closeAll(worker: Worker) {

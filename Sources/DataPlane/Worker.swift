@@ -19,6 +19,10 @@ public enum WorkerMessage: Sendable {
     /// A ramp step: the split of route `route` under snapshot `generation` becomes `weights`.
     /// Ignored when the worker has a newer snapshot (its own split supersedes the ramp's).
     case setSplit(generation: UInt64, route: String, weights: [Int])
+    /// New effective weights (per pool, per backend) under snapshot `generation`.
+    case setWeights(generation: UInt64, weights: [[Int]])
+    /// Report per-backend gauges (indexed by backend id) to `reply`, on the worker's thread.
+    case report(reply: @Sendable (WorkerReport) -> Void)
     /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
     case stop(deadline: UInt64)
 }
@@ -61,6 +65,12 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var listeners: [Listener] = []
     let idlePool = IdleUpstreamPool()
     var activeConnections = 0
+    /// Requests (and tunnels) in flight per backend id, across every snapshot still in use.
+    var inFlightByID: [Int32] = []
+    /// Open upstream connections per backend id (in use or idle).
+    var upstreamConnectionsByID: [Int32] = []
+    /// Backends the latest reload removed, by id: their connections are not pooled again.
+    var removedBackends: [Bool] = []
     /// Written by this worker's thread only; read by others only after the thread has ended.
     public internal(set) var counters = WorkerCounters()
     private var acceptPaused = false
@@ -80,6 +90,17 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         mailbox = try Mailbox()
         loop = try EventLoop(mailboxFD: mailbox.eventFD)
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
+        growGauges(for: table)
+    }
+
+    /// Makes room in the per-backend-id gauges for every backend of `table`.
+    func growGauges(for table: RoutingTable) {
+        let width = (table.pools.flatMap(\.backends).map(\.id).max() ?? -1) + 1
+        if width > inFlightByID.count {
+            inFlightByID += [Int32](repeating: 0, count: width - inFlightByID.count)
+            upstreamConnectionsByID += [Int32](repeating: 0, count: width - upstreamConnectionsByID.count)
+            removedBackends += [Bool](repeating: false, count: width - removedBackends.count)
+        }
     }
 
     /// Each worker's balancers draw from their own random sequence.
@@ -203,6 +224,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 listener.routeIndex = routing.routeIndex(named: spec.routeName)
                 listeners.append(listener)
                 _ = register(fd, as: .listener(listener))
+            case .setWeights(let generation, let weights):
+                if routing.table.generation == generation { routing.setEffectiveWeights(weights) }
+            case .report(let reply):
+                reply(WorkerReport(inFlight: inFlightByID, connections: upstreamConnectionsByID,
+                                   activeConnections: activeConnections, counters: counters))
             case .setSplit(let generation, let route, let weights):
                 if routing.table.generation == generation, let r = routing.routeIndex(named: route) {
                     routing.setSplitWeights(route: r, weights)
@@ -226,7 +252,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     private func install(_ table: RoutingTable) {
+        let previous = routing.table
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
+        growGauges(for: table)
+        drainRemovedBackends(previous: previous, next: table)
         for listener in listeners { listener.routeIndex = routing.routeIndex(named: listener.spec.routeName) }
     }
 

@@ -19,7 +19,7 @@ final class WorkerRouting {
         pickers = table.pools.enumerated().map { i, pool in
             BackendPicker(kind: pool.balance, weights: pool.backends.map(\.weight), seed: seed &+ UInt64(i))
         }
-        effectiveWeights = table.pools.map { $0.backends.map { SlowStart.fullWeight($0.weight) } }
+        effectiveWeights = table.pools.map { $0.backends.map(\.effectiveWeight) }
         inFlight = table.pools.map { [Int32](repeating: 0, count: $0.backends.count) }
         var byName: [String: Int] = [:]
         for (i, route) in table.routes.enumerated() { byName[route.name] = i }
@@ -71,4 +71,12 @@ final class WorkerRouting {
 
     func requestStarted(pool: Int, backend: Int) { inFlight[pool][backend] &+= 1 }
     func requestEnded(pool: Int, backend: Int) { inFlight[pool][backend] &-= 1 }
+
+    /// New effective weights from the control plane (health, slow start), pool by pool.
+    func setEffectiveWeights(_ weights: [[Int]]) {
+        guard weights.count == effectiveWeights.count else { return }
+        for (pool, row) in weights.enumerated() where row.count == effectiveWeights[pool].count {
+            effectiveWeights[pool] = row
+        }
+    }
 }
