@@ -221,9 +221,11 @@ def versions(root, binary):
             return "?"
     git = subprocess.run(["git", "-C", root, "log", "-1", "--format=%h %s"], capture_output=True,
                          text=True).stdout.strip()
+    git = git if len(git) <= 90 else git[:87] + "..."
     dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "Sources",
                             "Package.swift"], capture_output=True, text=True).stdout.splitlines()
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    with open("/proc/cpuinfo") as f:
+        cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
     return {
         "cutover": git + (f" + uncommitted changes in {len(dirty)} file(s) under Sources/"
                           if dirty else "")
@@ -238,6 +240,44 @@ def versions(root, binary):
         "cpu": f"{cpu}, {os.cpu_count()} vCPU",
         "python": sys.version.split()[0],
     }
+
+
+def run_round(args, s, rnd, scratch, meta, results):
+    """One round of one set: fresh processes, then every case, contender after contender."""
+    others, waited = wait_quiet(args.wait_quiet)
+    if waited or others >= 15:
+        meta["machine_notes"].append(f"round {rnd} {s.key}: other processes used {others:.0f}% of "
+                                     f"a vCPU at the start (after waiting {waited:.0f} s)")
+    work = os.path.join(scratch, s.key)
+    stack = Stack(s, work, args.cutover)
+    try:
+        stack.start()
+        for who in CONTENDERS:  # warm-up, not recorded
+            M.wrk(url(who, "/small"), 32, 1, s.load_cpus, threads=s.threads)
+        for case in s.cases:
+            for who in CONTENDERS:
+                if who == "direct" and not case.direct:
+                    continue
+                notes = []
+                stack.ensure_alive(notes)
+                proc = stack.proxies.get(who)
+                if case.kind == "idle":
+                    r = run_idle(args, s, proc)
+                elif case.kind == "reload":
+                    r = run_reload(args, s, case, proc, work)
+                else:
+                    r = run_load(args, s, case, who, proc, work)
+                r["notes"] = notes
+                meta["notes"] += [f"round {rnd} {s.key} {case.name} {who}: {n}" for n in notes]
+                results.setdefault(f"{s.key}/{case.name}/{who}", []).append(r)
+                print(f"round {rnd}/{args.rounds} {s.key} {case.name:9} {who:8} "
+                      + report.one_line(r), flush=True)
+    finally:
+        stops = stack.stop()
+        meta["stops"].append({"round": rnd, "set": s.key,
+                              "exits": {k: list(v) for k, v in stops.items()}})
+        meta["notes"] += [f"round {rnd} {s.key}: cutover log: {l}"
+                          for l in stack.cutover_log_problems()[:20]]
 
 
 def main():
@@ -293,52 +333,28 @@ def main():
             "cases": {c.name: c.title for c in CASES.values()},
             "notes": [], "machine_notes": [], "stops": [],
             "fd_limit": C.FD_LIMIT, "haproxy_no_strict_limits": C.HAPROXY_NO_STRICT_LIMITS}
+    def interrupt(signo, frame):  # Ctrl-C or kill: stop cleanly, report what was measured
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)  # even where a background job inherited SIG_IGN
+    signal.signal(signal.SIGTERM, interrupt)
     results = {}  # "set/case/contender" -> [one dict per round]
     t_start = time.time()
-    for rnd in range(args.rounds):
-        for s in sets:
-            others, waited = wait_quiet(args.wait_quiet)
-            if waited or others >= 15:
-                meta["machine_notes"].append(f"round {rnd + 1} {s.key}: other processes used {others:.0f}% "
-                                     f"of a vCPU at the start (after waiting {waited:.0f} s)")
-            stack = Stack(s, os.path.join(scratch, s.key), args.cutover)
+    syscalls = {}
+    try:
+        for rnd in range(1, args.rounds + 1):
+            for s in sets:
+                run_round(args, s, rnd, scratch, meta, results)
+        if not args.no_syscalls and "w1" in args.sets.split(","):
+            s = SETS[0]
+            stack = Stack(s, os.path.join(scratch, "syscalls"), args.cutover)
             try:
                 stack.start()
-                for name_ in CONTENDERS:  # warm-up, not recorded
-                    M.wrk(url(name_, "/small"), 32, 1, s.load_cpus, threads=s.threads)
-                for case in s.cases:
-                    for who in CONTENDERS:
-                        if who == "direct" and not case.direct:
-                            continue
-                        notes = []
-                        stack.ensure_alive(notes)
-                        proc = stack.proxies.get(who)
-                        if case.kind == "idle":
-                            r = run_idle(args, s, proc)
-                        elif case.kind == "reload":
-                            r = run_reload(args, s, case, proc, os.path.join(scratch, s.key))
-                        else:
-                            r = run_load(args, s, case, who, proc, os.path.join(scratch, s.key))
-                        r["notes"] = notes
-                        meta["notes"] += [f"round {rnd + 1} {s.key} {case.name} {who}: {n}" for n in notes]
-                        results.setdefault(f"{s.key}/{case.name}/{who}", []).append(r)
-                        print(f"round {rnd + 1}/{args.rounds} {s.key} {case.name:9} {who:8} "
-                              + report.one_line(r), flush=True)
+                syscalls = count_syscalls(args, s, stack, os.path.join(scratch, "syscalls"))
             finally:
-                stops = stack.stop()
-                meta["stops"].append({"round": rnd + 1, "set": s.key,
-                                      "exits": {k: list(v) for k, v in stops.items()}})
-                meta["notes"] += [f"round {rnd + 1} {s.key}: cutover log: {l}"
-                                  for l in stack.cutover_log_problems()[:20]]
-    syscalls = {}
-    if not args.no_syscalls and "w1" in args.sets.split(","):
-        s = SETS[0]
-        stack = Stack(s, os.path.join(scratch, "syscalls"), args.cutover)
-        try:
-            stack.start()
-            syscalls = count_syscalls(args, s, stack, os.path.join(scratch, "syscalls"))
-        finally:
-            stack.stop()
+                stack.stop()
+    except KeyboardInterrupt:
+        meta["machine_notes"].append("interrupted: this report holds what was measured until then")
     meta["elapsed_s"] = time.time() - t_start
     meta["load_after"] = open("/proc/loadavg").read().split()[:3]
     with open(os.path.join(scratch, "raw.json"), "w") as f:
