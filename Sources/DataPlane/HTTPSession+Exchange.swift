@@ -81,10 +81,7 @@ extension HTTPSession {
             tried.insert(backend)
             attempts += 1
             backendIndex = backend
-            routing.requestStarted(pool: poolIndex, backend: backend)
-            countedBackend = backend
-            countedBackendID = pool.backends[backend].id
-            worker.inFlightByID[countedBackendID] &+= 1
+            claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             let address = pool.backends[backend].address
             if let idle = worker.idlePool.take(for: address) {
                 idle.reused = true
@@ -93,25 +90,14 @@ extension HTTPSession {
                 upstream = idle
                 return
             }
-            do {
-                let (upstreamFD, connected) = try Socket.connect(to: address)
-                Socket.setNoDelay(upstreamFD)
-                let connection = UpstreamConnection(worker: worker, backendID: pool.backends[backend].id, fd: upstreamFD,
-                                                    generation: 0, address: address, connected: connected)
-                guard let generation = worker.register(upstreamFD, as: .upstream(self)) else {
-                    Socket.close(upstreamFD)
-                    releaseInFlight()
-                    continue
-                }
-                connection.generation = generation
-                upstream = connection
-                lastActivity = now
-                return
-            } catch {
-                worker.counters.upstreamConnectFailures &+= 1
+            guard let opened = worker.openUpstream(to: address, as: .upstream(self)) else {
                 releaseInFlight()
                 continue  // refused at once (common on loopback): the next backend
             }
+            upstream = UpstreamConnection(worker: worker, backendID: pool.backends[backend].id, fd: opened.fd,
+                                          generation: opened.generation, address: address, connected: opened.connected)
+            lastActivity = now
+            return
         }
         respond(tried.isEmpty ? 503 : 502)
     }

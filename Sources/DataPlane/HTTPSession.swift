@@ -56,9 +56,8 @@ final class HTTPSession {
     var routing: WorkerRouting
     var poolIndex = -1
     var routeIndex = -1
-    /// The backend this exchange is counted in flight on (in `routing`), or -1.
-    var countedBackend = -1
-    var countedBackendID = -1
+    /// The backend this exchange is counted in flight on, while it is.
+    var claim: InFlightClaim?
     /// Set when this exchange's backend was removed by a reload: the deregistration delay's end.
     var drainDeadline: UInt64 = .max
     /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
@@ -247,7 +246,7 @@ final class HTTPSession {
 
     /// A reload removed the backend this exchange or tunnel uses: it may last until `deadline`.
     func drain(until deadline: UInt64) {
-        guard countedBackendID >= 0, deadline < drainDeadline else { return }
+        guard claim != nil, deadline < drainDeadline else { return }
         drainDeadline = deadline
         ensureTimer()
     }
@@ -285,11 +284,8 @@ final class HTTPSession {
 
     /// Returns the exchange's in-flight count to the backend it was taken on.
     func releaseInFlight() {
-        guard countedBackend >= 0 else { return }
-        routing.requestEnded(pool: poolIndex, backend: countedBackend)
-        worker.inFlightByID[countedBackendID] &-= 1
-        countedBackend = -1
-        countedBackendID = -1
+        claim?.release(worker)
+        claim = nil
     }
 
     func closeClient() {

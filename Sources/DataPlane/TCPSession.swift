@@ -29,9 +29,8 @@ final class TCPSession {
     private var tried = TriedSet()
     private var attempts = 0
     private var poolIndex = -1
-    /// The backend this connection is counted in flight on, or -1.
-    private var countedBackend = -1
-    private var countedBackendID = -1
+    /// The backend this connection is counted in flight on, while it is.
+    private(set) var claim: InFlightClaim?
     private var drainDeadline: UInt64 = .max
     /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
     private var routing: WorkerRouting
@@ -76,25 +75,13 @@ final class TCPSession {
             tried.insert(backend)
             attempts += 1
             releaseInFlight()
-            routing.requestStarted(pool: poolIndex, backend: backend)
-            countedBackend = backend
-            countedBackendID = pool.backends[backend].id
-            worker.inFlightByID[countedBackendID] &+= 1
-            do {
-                let (fd, connected) = try Socket.connect(to: pool.backends[backend].address)
-                Socket.setNoDelay(fd)
-                guard worker.register(fd, as: .tcp(self)) != nil else {
-                    Socket.close(fd)
-                    continue
-                }
-                upstreamFD = fd
-                upstreamConnected = connected
-                upstreamWritable = connected
-                lastActivity = worker.loop.now
-                return
-            } catch {
-                continue
-            }
+            claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
+            guard let opened = worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) else { continue }
+            upstreamFD = opened.fd
+            upstreamConnected = opened.connected
+            upstreamWritable = opened.connected
+            lastActivity = worker.loop.now
+            return
         }
         closeBoth()
     }
@@ -215,20 +202,17 @@ final class TCPSession {
     }
 
     private func releaseInFlight() {
-        guard countedBackend >= 0 else { return }
-        routing.requestEnded(pool: poolIndex, backend: countedBackend)
-        worker.inFlightByID[countedBackendID] &-= 1
-        countedBackend = -1
+        claim?.release(worker)
+        claim = nil
     }
 
     /// A reload removed this connection's backend: it may stay open until `deadline`.
     func drain(until deadline: UInt64) {
-        guard countedBackend >= 0, deadline < drainDeadline else { return }
+        guard claim != nil, deadline < drainDeadline else { return }
         drainDeadline = deadline
         ensureTimer()
     }
 
-    var backendID: Int { countedBackend >= 0 ? countedBackendID : -1 }
 
     func closeBoth(reset: Bool = false) {
         guard !closed else { return }

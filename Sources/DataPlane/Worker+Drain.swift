@@ -31,9 +31,9 @@ extension Worker {
         for owner in owners {
             switch owner {
             case .client(let session):
-                if let deadline = deadlines[session.countedBackendID] { session.drain(until: deadline) }
+                if let id = session.claim?.id, let deadline = deadlines[id] { session.drain(until: deadline) }
             case .tcp(let session):
-                if let deadline = deadlines[session.backendID] { session.drain(until: deadline) }
+                if let id = session.claim?.id, let deadline = deadlines[id] { session.drain(until: deadline) }
             default:
                 break
             }
