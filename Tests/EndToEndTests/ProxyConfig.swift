@@ -24,6 +24,9 @@ struct ProxyConfig {
     /// Extra YAML lines in a route's section after its `pools:` line, by route name, written
     /// without the section's indentation (e.g. `sticky: { cookie: cutover_pool }`).
     var routeLines: [String: [String]] = [:]
+    /// Extra YAML lines in a pool's section after its backends, by pool name, written without the
+    /// section's indentation (e.g. `slow_start: 4s`, or `health_check:` and its indented keys).
+    var poolLines: [String: [String]] = [:]
 
     /// One HTTP listener on `port` whose route `app` splits between `pools` by `split`.
     static func http(port: UInt16, split: [(pool: String, weight: Int)], pools: [Pool]) -> ProxyConfig {
@@ -70,6 +73,13 @@ struct ProxyConfig {
         return copy
     }
 
+    /// Adds `lines` (without indentation) to pool `name`'s section.
+    func adding(pool name: String, lines extra: [String]) -> ProxyConfig {
+        var copy = self
+        copy.poolLines[name, default: []] += extra
+        return copy
+    }
+
     var yaml: String {
         var lines = ["workers: \(workers)"]
         if let admin {
@@ -90,6 +100,7 @@ struct ProxyConfig {
         for pool in pools {
             lines += ["  \(pool.name):", "    backends:"]
             lines += pool.backends.map { "      - { address: 127.0.0.1:\($0.port), weight: \($0.weight) }" }
+            lines += (poolLines[pool.name] ?? []).map { "    " + $0 }
         }
         if !timeouts.isEmpty {
             lines.append("timeouts:")
