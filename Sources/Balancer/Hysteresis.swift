@@ -21,7 +21,7 @@ public enum HealthState: Sendable, Equatable, CaseIterable {
 /// |------------|---------|-------------------------------|-----------------------------------|
 /// | checking   | success | h + 1                         | healthy (h = top) when h+1 = rise |
 /// | checking   | failure | 0                             | unhealthy                         |
-/// | unhealthy  | success | h + 1                         | healthy (h = top) when h+1 = rise |
+/// | unhealthy  | success | h + 1                         | healthy (h = top) when h+1 = rise, else checking (coming back) |
 /// | unhealthy  | failure | 0                             | unhealthy                         |
 /// | healthy    | success | top                           | healthy                           |
 /// | healthy    | failure | h - 1                         | unhealthy (h = 0) when h-1 < rise |
@@ -70,6 +70,9 @@ public struct Hysteresis: Sendable, Equatable {
             if counter >= rise {
                 counter = top
                 state = .healthy
+            } else if state == .unhealthy {
+                // Coming back: shown as `checking`, still unusable until `rise` in a row.
+                state = .checking
             }
         } else {
             if counter > 0 { counter -= 1 }

@@ -20,7 +20,7 @@ import Testing
     @Test func aFirstFailureWhileCheckingMarksUnhealthy() {
         var h = Hysteresis(rise: 2, fall: 3)
         #expect(run(&h, "SF") == [nil, T(from: .checking, to: .unhealthy)])
-        #expect(run(&h, "SS") == [nil, T(from: .unhealthy, to: .healthy)])
+        #expect(run(&h, "SS") == [T(from: .unhealthy, to: .checking), T(from: .checking, to: .healthy)])
     }
 
     @Test func healthyNeedsFallFailuresInARow() {
@@ -33,9 +33,12 @@ import Testing
 
     @Test func unhealthyNeedsRiseSuccessesInARow() {
         var h = Hysteresis(rise: 2, fall: 3, state: .unhealthy)
-        #expect(run(&h, "SFSFFS") == [nil, nil, nil, nil, nil, nil])
-        #expect(h.state == .unhealthy)
-        #expect(run(&h, "S") == [T(from: .unhealthy, to: .healthy)])
+        // A success shows it coming back (`checking`, still unusable); a failure sends it back.
+        #expect(run(&h, "SFSFFS") == [T(from: .unhealthy, to: .checking), T(from: .checking, to: .unhealthy),
+                                      T(from: .unhealthy, to: .checking), T(from: .checking, to: .unhealthy), nil,
+                                      T(from: .unhealthy, to: .checking)])
+        #expect(h.state == .checking && !h.state.isUsable)
+        #expect(run(&h, "S") == [T(from: .checking, to: .healthy)])
     }
 
     /// The counter follows HAProxy's check->health row by row.
@@ -54,7 +57,7 @@ import Testing
         let transitions = run(&h, "SSFFFSSFFF").compactMap { $0 }
         #expect(transitions == [
             T(from: .checking, to: .healthy), T(from: .healthy, to: .unhealthy),
-            T(from: .unhealthy, to: .healthy), T(from: .healthy, to: .unhealthy),
+            T(from: .unhealthy, to: .checking), T(from: .checking, to: .healthy), T(from: .healthy, to: .unhealthy),
         ])
     }
 
