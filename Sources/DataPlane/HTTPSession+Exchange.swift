@@ -51,6 +51,7 @@ extension HTTPSession {
         routeIndex = route
         assignCookieSlot = choice.assignCookieSlot
         writeUpstreamHead()
+        replayLength = request.replayable ? upstreamOut.readableCount : 0
         clientIn.consume(headLength)
         connectUpstream()
     }
@@ -111,7 +112,17 @@ extension HTTPSession {
             upstream = nil
         }
         releaseInFlight()
-        if upstreamBytesSent == 0 && !responseStarted && responsePhase == .awaitingHead {
+        guard !responseStarted && responsePhase == .awaitingHead else {
+            respond(502)
+            return
+        }
+        if upstreamBytesSent == 0 {
+            connectUpstream()
+        } else if replayLength > 0 {
+            // A safe request without a body, and not one byte of answer: whatever the dead
+            // backend did with it, doing it again elsewhere is harmless (as nginx retries).
+            upstreamOut.rewind(toWritten: replayLength)
+            upstreamBytesSent = 0
             connectUpstream()
         } else {
             respond(502)

@@ -42,10 +42,10 @@ extension HTTPSession {
     }
 
     /// The upstream closed before a byte of the answer. A reused keep-alive connection that the
-    /// backend closed just as we sent is the classic race; a body-less request that the backend
-    /// cannot have acted on yet... is still not known to be unprocessed, so it is not replayed.
+    /// backend closed just as we sent is the classic race, and so is a backend dying: a safe
+    /// request without a body is replayed on another backend, anything else gets a 502.
     private func upstreamClosedEarly() {
-        respond(502)
+        upstreamFailed()
     }
 
     private func handleResponseHead(_ u: UpstreamConnection) {

@@ -29,7 +29,9 @@ final class HTTPSession {
     var clientHangup = false
     var clientEOF = false
 
-    enum State { case readingHead, exchanging, tunnel, closing, closed }
+    /// `lingering`: our FIN is sent and what the client still sends is read and dropped until it
+    /// closes (or 2 s pass), so a request racing our close gets an EOF, never an RST.
+    enum State { case readingHead, exchanging, tunnel, closing, lingering, closed }
     var state: State = .readingHead
 
     var request = RequestFacts()
@@ -50,6 +52,9 @@ final class HTTPSession {
     var dechunk = false
     var closeAfterExchange = false
     var upstreamBytesSent = 0
+    /// How many bytes of `upstreamOut` can be sent again to another backend (a safe request
+    /// without a body), or 0.
+    var replayLength = 0
     var responseStarted = false
     var tried = TriedSet()
     /// The routing snapshot of the current exchange (indices below refer to it).
@@ -71,6 +76,7 @@ final class HTTPSession {
     var queuedDeadline: UInt64 = .max
     var servedRequests = 0
     var shutdownPending = false
+    var lingerDeadline: UInt64 = 0
     var tunnelUpstreamShut = false
     var tunnelClientShut = false
 
@@ -132,6 +138,7 @@ final class HTTPSession {
             case .exchanging: progress = stepExchange()
             case .tunnel: progress = stepTunnel()
             case .closing: progress = stepClosing()
+            case .lingering: progress = stepLingering()
             case .closed: return
             }
         }
@@ -151,8 +158,8 @@ final class HTTPSession {
         }
         clientOut.releaseIfEmpty()
         if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientReadable {
-            closeClient()
-            return false
+            beginLingering(for: 500_000_000)
+            return true
         }
         if !clientIn.isEmpty {
             do {
@@ -160,6 +167,8 @@ final class HTTPSession {
                 switch try parseRequestHead(clientIn.readable, limits: limits, into: &worker.requestHead) {
                 case .complete:
                     request = RequestFacts(worker.requestHead)
+                    request.replayable = request.framing == .none
+                        && isSafeMethod(clientIn.readable, worker.requestHead.method)
                     startExchange()
                     return true
                 case .incomplete:
@@ -182,7 +191,8 @@ final class HTTPSession {
             return false
         case .nothing:
             if wasEmpty { clientIn.releaseIfEmpty() }
-            return false
+            // Stopping, and nothing more came: the check at the top now lingers it out.
+            return shutdownPending && clientIn.isEmpty && servedRequests > 0
         }
     }
 
@@ -200,6 +210,8 @@ final class HTTPSession {
             return min(lastActivity &+ settings.idleTimeout, drainDeadline)
         case .closing:
             return lastActivity &+ 5_000_000_000
+        case .lingering:
+            return lingerDeadline
         case .closed:
             return .max
         }
@@ -234,7 +246,7 @@ final class HTTPSession {
             } else {
                 respond(504)
             }
-        case .tunnel, .closing:
+        case .tunnel, .closing, .lingering:
             closeClient()
         case .closed:
             return
@@ -257,8 +269,11 @@ final class HTTPSession {
         closeAfterExchange = true
         // A connection that has not sent its first request yet (accepted just now, from the
         // listen queue) is served once: its client did nothing wrong.
-        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty && servedRequests > 0 && !clientReadable {
-            closeClient()
+        // An idle keep-alive connection reads once more (a request may already sit in the socket:
+        // it is served, with Connection: close), then lingers out.
+        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty && servedRequests > 0 {
+            clientReadable = true
+            drive()
         }
     }
 
@@ -274,10 +289,40 @@ final class HTTPSession {
             return false
         case .nothing:
             if clientOut.isEmpty {
-                // FIN first, so a client still sending does not turn our answer into an RST.
-                Socket.shutdownWrite(fd)
-                closeClient()
+                beginLingering()
+                return true
             }
+            return false
+        }
+    }
+
+    /// Sends our FIN and drops whatever the client still sends until it closes: closing with
+    /// unread bytes would make the kernel answer with an RST, which can destroy the answer we
+    /// just sent before the client reads it.
+    /// Up to 2 s after an answer that closes the connection (a client may still be sending a
+    /// body); 500 ms for an idle connection closed by a stop, which must not hold the exit up.
+    private func beginLingering(for duration: UInt64 = 2_000_000_000) {
+        if let u = upstream {
+            worker.close(u.fd, reset: true)
+            upstream = nil
+        }
+        releaseInFlight()
+        Socket.shutdownWrite(fd)
+        state = .lingering
+        lingerDeadline = now &+ duration
+        clientReadable = true
+    }
+
+    private func stepLingering() -> Bool {
+        switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
+        case .data:
+            clientIn.clear()
+            return true
+        case .endOfStream, .failed:
+            closeClient()
+            return false
+        case .nothing:
+            clientIn.releaseIfEmpty()
             return false
         }
     }
@@ -298,6 +343,16 @@ final class HTTPSession {
         state = .closed
         worker.close(fd)
         worker.connectionClosed()
+    }
+
+    /// The stop deadline passed: an exchange or tunnel still running is cut (RST); a connection
+    /// between requests, lingering or flushing its last answer just closes.
+    func stopNow() {
+        switch state {
+        case .exchanging, .tunnel: abort()
+        case .readingHead, .closing, .lingering: closeClient()
+        case .closed: break
+        }
     }
 
     /// Cuts the connection short (RST), as when a response can no longer be completed.

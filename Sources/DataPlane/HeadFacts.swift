@@ -11,6 +11,8 @@ struct RequestFacts {
     var upgrade = false
     var isHEAD = false
     var isCONNECT = false
+    /// GET, HEAD or OPTIONS without a body: safe to send again if a backend died on it.
+    var replayable = false
 
     init() {}
 
@@ -42,4 +44,14 @@ struct ResponseFacts {
     }
 
     var isInformational: Bool { status >= 100 && status < 200 }
+}
+
+/// GET, HEAD and OPTIONS: safe methods (RFC 9110 §9.2.1) that a proxy may repeat.
+func isSafeMethod(_ source: UnsafeRawBufferPointer, _ method: Range<Int>) -> Bool {
+    func equals(_ literal: StaticString) -> Bool {
+        guard method.count == literal.utf8CodeUnitCount else { return false }
+        for i in 0..<method.count where source[method.lowerBound + i] != literal.utf8Start[i] { return false }
+        return true
+    }
+    return equals("GET") || equals("HEAD") || equals("OPTIONS")
 }

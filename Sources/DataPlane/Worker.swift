@@ -333,7 +333,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         if force {
             for owner in owners {
                 switch owner {
-                case .client(let session): session.abort()
+                case .client(let session): session.stopNow()
                 case .tcp(let session): session.closeBoth()
                 default: break
                 }

@@ -103,6 +103,15 @@ public struct ByteBuffer: ~Copyable {
         capacity = newCapacity
     }
 
+    /// Makes the first `count` bytes written since the buffer was last empty readable again.
+    /// Valid only while nothing was appended after them: their bytes are still in place, because
+    /// consuming never moves or frees storage. Used to resend a request head.
+    public mutating func rewind(toWritten count: Int) {
+        guard storage != nil, count <= capacity else { return }
+        readerIndex = 0
+        writerIndex = count
+    }
+
     public mutating func clear() {
         readerIndex = 0
         writerIndex = 0
