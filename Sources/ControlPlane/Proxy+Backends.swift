@@ -65,12 +65,16 @@ extension Proxy {
         }
     }
 
-    /// Publishes the effective weights of the running config and arms the next step.
-    func backendsChanged() {
+    /// Publishes the effective weights of the running config and arms the next step. The checker
+    /// is told its targets again only when the set of backends changed (`targetsChanged`):
+    /// building them resolves names, which a slow-start step must not do.
+    func backendsChanged(targetsChanged: Bool = false) {
         let now = MonotonicClock.now()
         let weights = book.effectiveWeights(config, now: now)
         for worker in mailboxes { worker.post(.setWeights(generation: generation, weights: weights)) }
-        checker?.configure(((try? HealthTarget.targets(for: config)) ?? []) + book.draining.values.compactMap(\.target))
+        if targetsChanged {
+            checker?.configure(((try? HealthTarget.targets(for: config)) ?? []) + book.draining.values.compactMap(\.target))
+        }
         publishBackendStates(weights: weights, now: now)
         scheduleBackendStep(now: now)
     }
@@ -94,12 +98,14 @@ extension Proxy {
     }
 
     private func backendStep() {
-        if !book.draining.isEmpty { endFinishedDrains() }
-        backendsChanged()
+        let ended = !book.draining.isEmpty && endFinishedDrains()
+        backendsChanged(targetsChanged: ended)
     }
 
     /// A draining backend is done when its deadline passed or nothing is left on it.
-    private func endFinishedDrains() {
+    /// Returns whether any drain ended.
+    private func endFinishedDrains() -> Bool {
+        var ended = false
         let now = MonotonicClock.now()
         let reports = gatherReports(timeout: .milliseconds(200))
         for (identity, drain) in book.draining {
@@ -107,9 +113,11 @@ extension Proxy {
             let connections = reports.reduce(0) { $0 + Int(drain.id < $1.connections.count ? $1.connections[drain.id] : 0) }
             if now >= drain.deadline || (inFlight == 0 && connections == 0 && reports.count == mailboxes.count) {
                 book.draining[identity] = nil
+                ended = true
                 Log.info("backend \(identity): drained" + (now >= drain.deadline ? " (deregistration delay over)" : ""))
             }
         }
+        return ended
     }
 
     /// Asks every worker for its gauges and waits briefly; callable from any thread.

@@ -212,7 +212,7 @@ public final class Proxy: @unchecked Sendable {
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
         }
         config = next
-        backendsChanged()
+        backendsChanged(targetsChanged: true)
         Log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
     }

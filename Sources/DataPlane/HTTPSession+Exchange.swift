@@ -81,11 +81,9 @@ extension HTTPSession {
             guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
-            backendIndex = backend
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             let address = pool.backends[backend].address
             if let idle = worker.idlePool.take(for: address) {
-                idle.reused = true
                 idle.writable = true
                 worker.own(idle.fd, as: .upstream(self))
                 upstream = idle
@@ -107,10 +105,7 @@ extension HTTPSession {
     /// and no answer has started; otherwise the client gets a 502 (or a cut, mid-response).
     func upstreamFailed() {
         if let u = upstream, !u.connected { worker.counters.upstreamConnectFailures &+= 1 }
-        if let u = upstream {
-            worker.close(u.fd, reset: true)
-            upstream = nil
-        }
+        dropUpstream()
         releaseInFlight()
         guard !responseStarted && responsePhase == .awaitingHead else {
             respond(502)
@@ -237,7 +232,6 @@ extension HTTPSession {
                 && upstreamOut.isEmpty && u.input.isEmpty && !worker.isStopping
             if reusable {
                 u.input.releaseIfEmpty()
-                u.reused = true
                 u.idleDeadline = now &+ settings.idleTimeout
                 if worker.idlePool.put(u, limit: settings.maxIdleUpstreamsPerBackend) {
                     worker.own(u.fd, as: .idleUpstream(u))

@@ -100,30 +100,17 @@ extension HTTPSession {
 
     /// One read of body bytes into `clientOut`, never past the body's length.
     func readBodyStraightToClient(_ u: UpstreamConnection) -> ReadOutcome {
-        let space = clientOut.writableSpace(minimum: 16384)
-        var count = space.count
-        if case .remaining(let left) = responseBody, left < UInt64(count) { count = Int(left) }
-        do {
-            switch try Socket.read(u.fd, into: UnsafeMutableRawBufferPointer(rebasing: space[0..<count])) {
-            case .wouldBlock:
-                u.readable = false
-                return .nothing
-            case .processed(0):
-                u.readable = false
-                return .endOfStream
-            case .processed(let n):
-                clientOut.didWrite(n)
-                if n < count && !u.sawHangup { u.readable = false }
-                if case .remaining(let left) = responseBody {
-                    responseBody = .remaining(left - UInt64(n))
-                    if left == UInt64(n) { responsePhase = .done }
-                }
-                return .data
-            }
-        } catch {
-            u.readable = false
-            return .failed
+        let before = clientOut.readableCount
+        var limit = Int.max
+        if case .remaining(let left) = responseBody, left < UInt64(Int.max) { limit = Int(left) }
+        let outcome = readOnce(u.fd, into: &clientOut, readable: &u.readable, sawHangup: u.sawHangup,
+                               minimum: 16384, limit: limit)
+        if outcome == .data, case .remaining(let left) = responseBody {
+            let n = UInt64(clientOut.readableCount - before)
+            responseBody = .remaining(left - n)
+            if left == n { responsePhase = .done }
         }
+        return outcome
     }
 
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool) {

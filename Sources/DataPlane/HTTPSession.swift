@@ -67,7 +67,6 @@ final class HTTPSession {
     var drainDeadline: UInt64 = .max
     /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
     var assignCookieSlot: Int?
-    var backendIndex = -1
     var attempts = 0
 
     var lastActivity: UInt64 = 0
@@ -302,10 +301,7 @@ final class HTTPSession {
     /// Up to 2 s after an answer that closes the connection (a client may still be sending a
     /// body); 500 ms for an idle connection closed by a stop, which must not hold the exit up.
     private func beginLingering(for duration: UInt64 = 2_000_000_000) {
-        if let u = upstream {
-            worker.close(u.fd, reset: true)
-            upstream = nil
-        }
+        dropUpstream()
         releaseInFlight()
         Socket.shutdownWrite(fd)
         state = .lingering
@@ -327,6 +323,13 @@ final class HTTPSession {
         }
     }
 
+    /// Cuts the exchange's upstream connection (RST: it is not known to be reusable).
+    func dropUpstream() {
+        guard let u = upstream else { return }
+        worker.close(u.fd, reset: true)
+        upstream = nil
+    }
+
     /// Returns the exchange's in-flight count to the backend it was taken on.
     func releaseInFlight() {
         claim?.release(worker)
@@ -336,10 +339,7 @@ final class HTTPSession {
     func closeClient() {
         guard state != .closed else { return }
         releaseInFlight()
-        if let u = upstream {
-            worker.close(u.fd, reset: true)
-            upstream = nil
-        }
+        dropUpstream()
         state = .closed
         worker.close(fd)
         worker.connectionClosed()
@@ -359,10 +359,7 @@ final class HTTPSession {
     func abort() {
         guard state != .closed else { return }
         releaseInFlight()
-        if let u = upstream {
-            worker.close(u.fd, reset: true)
-            upstream = nil
-        }
+        dropUpstream()
         state = .closed
         worker.close(fd, reset: true)
         worker.connectionClosed()
@@ -375,10 +372,7 @@ final class HTTPSession {
             abort()
             return
         }
-        if let u = upstream {
-            worker.close(u.fd, reset: true)
-            upstream = nil
-        }
+        dropUpstream()
         if status >= 500 { worker.counters.proxyErrors5xx &+= 1 } else { worker.counters.proxyErrors4xx &+= 1 }
         clientOut.clear()
         writeErrorResponse(status: status, into: &clientOut)

@@ -11,10 +11,13 @@ enum ReadOutcome {
 /// Reads once from `fd` into `buffer`. Edge-triggered epoll reports a descriptor once per change,
 /// so `readable` is kept until the kernel says EAGAIN, or until a read returned less than it asked
 /// for, which means the socket was drained (unless a hang-up was seen: then read on to the EOF).
+/// `limit` caps one read (a body's remaining length), so it never takes bytes beyond it.
 @inline(__always)
-func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool, minimum: Int = 4096) -> ReadOutcome {
+func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool,
+              minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
     guard readable else { return .nothing }
-    let space = buffer.writableSpace(minimum: minimum)
+    let whole = buffer.writableSpace(minimum: minimum)
+    let space = whole.count > limit ? UnsafeMutableRawBufferPointer(rebasing: whole[0..<limit]) : whole
     do {
         switch try Socket.read(fd, into: space) {
         case .wouldBlock:

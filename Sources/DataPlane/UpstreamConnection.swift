@@ -14,9 +14,6 @@ final class UpstreamConnection {
     var peerClosed = false
     var sawHangup = false
     var timerQueued = false
-    /// Whether it served an exchange before (a reused connection may have been closed by the
-    /// backend just as we picked it).
-    var reused = false
     var idleDeadline: UInt64 = 0
 
     /// The backend's id, for the worker's per-backend connection gauge (kept by init/deinit).
@@ -60,8 +57,6 @@ final class IdleUpstreamPool {
     func remove(_ connection: UpstreamConnection) {
         byAddress[connection.address]?.removeAll { $0 === connection }
     }
-
-    var count: Int { byAddress.values.reduce(0) { $0 + $1.count } }
 
     /// Drops every reference without closing (the worker is going away with its descriptors).
     func forgetAll() {

@@ -11,6 +11,9 @@ final class WorkerRouting {
     /// Per pool, per backend: weight × SlowStart.weightScale, as the balancers expect.
     private(set) var effectiveWeights: [[Int]]
     private(set) var inFlight: [[Int32]]
+    /// Per pool: some backend has a positive effective weight. Kept with the weights, because
+    /// every pick asks it for every slot of the route.
+    private var usable: [Bool]
     private let routeIndexByName: [String: Int]
 
     init(table: RoutingTable, seed: UInt64) {
@@ -21,6 +24,7 @@ final class WorkerRouting {
         }
         effectiveWeights = table.pools.map { $0.backends.map(\.effectiveWeight) }
         inFlight = table.pools.map { [Int32](repeating: 0, count: $0.backends.count) }
+        usable = effectiveWeights.map { $0.contains { $0 > 0 } }
         var byName: [String: Int] = [:]
         for (i, route) in table.routes.enumerated() { byName[route.name] = i }
         routeIndexByName = byName
@@ -43,9 +47,6 @@ final class WorkerRouting {
 
     func splitWeight(route: Int, slot: Int) -> Int { splits[route].weights[slot] }
 
-    /// The route's split as it stands (a ramp moves it between snapshots).
-    func splitWeights(route: Int) -> [Int] { splits[route].weights }
-
     /// A ramp step: new split weights for a route, keeping the rotation state.
     func setSplitWeights(route: Int, _ weights: [Int]) {
         guard route < splits.count, weights.count == splits[route].count else { return }
@@ -60,9 +61,7 @@ final class WorkerRouting {
     }
 
     /// Whether a pool has a backend that can take a request.
-    func isUsable(pool: Int) -> Bool {
-        effectiveWeights[pool].contains { $0 > 0 }
-    }
+    func isUsable(pool: Int) -> Bool { usable[pool] }
 
     /// The next backend of `pool` that this request has not tried yet.
     func pickBackend(pool: Int, excluding tried: TriedSet) -> Int? {
@@ -77,6 +76,7 @@ final class WorkerRouting {
         guard weights.count == effectiveWeights.count else { return }
         for (pool, row) in weights.enumerated() where row.count == effectiveWeights[pool].count {
             effectiveWeights[pool] = row
+            usable[pool] = row.contains { $0 > 0 }
         }
     }
 }
