@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLinux"]),
+        .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "EventLoop"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop"]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]

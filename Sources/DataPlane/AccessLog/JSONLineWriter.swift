@@ -1,0 +1,158 @@
+/// Writes one JSON line into a fixed buffer, without allocating: the data plane formats each
+/// access-log line into its worker's scratch space with this, then copies it to the ring whole.
+/// A line that would not fit sets `overflowed` and is dropped by the caller (the scratch space
+/// is sized so that the longest method and target the parser accepts fit).
+struct JSONLineWriter {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    private(set) var count = 0
+    private(set) var overflowed = false
+
+    init(_ buffer: UnsafeMutableRawBufferPointer) {
+        // A scratch buffer is never empty; a nil base would only mean a zero capacity.
+        base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 0x10)!
+        capacity = buffer.baseAddress == nil ? 0 : buffer.count
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    private mutating func room(_ n: Int) -> Bool {
+        if count + n <= capacity { return true }
+        overflowed = true
+        return false
+    }
+
+    /// Literal JSON (keys, punctuation), copied as it is.
+    mutating func raw(_ text: StaticString) {
+        let n = text.utf8CodeUnitCount
+        guard room(n) else { return }
+        (base + count).copyMemory(from: text.utf8Start, byteCount: n)
+        count += n
+    }
+
+    /// Bytes known to need no escaping (a formatted timestamp, an IP address).
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, room(bytes.count) else { return }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func null() { raw("null") }
+
+    /// Lets `body` write at most `maximum` bytes in place and keeps as many as it returns.
+    mutating func reserve(upTo maximum: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        guard room(maximum) else { return }
+        count += min(maximum, max(0, body(base + count)))
+    }
+
+    /// Lets `body` write exactly `exactly` bytes in place.
+    mutating func reserve(exactly: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        guard room(exactly) else { return }
+        body(base + count)
+        count += exactly
+    }
+
+    /// A JSON string: quotes and backslashes escaped, control bytes, DEL and every byte that is
+    /// not part of well-formed UTF-8 as `\u00XX`; well-formed UTF-8 is kept as it is.
+    mutating func string(_ bytes: UnsafeRawBufferPointer) {
+        // Worst case: every byte becomes six.
+        guard room(2 + 6 * bytes.count) else { return }
+        let out = base.assumingMemoryBound(to: UInt8.self)
+        out[count] = 0x22
+        count += 1
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b >= 0x20 && b < 0x7F {
+                if b == 0x22 || b == 0x5C {
+                    out[count] = 0x5C
+                    count += 1
+                }
+                out[count] = b
+                count += 1
+                i += 1
+            } else if b >= 0x80, case let n = utf8SequenceLength(bytes, at: i), n > 0 {
+                for k in 0..<n { out[count + k] = bytes[i + k] }
+                count += n
+                i += n
+            } else {
+                escapeByte(b, out)
+                i += 1
+            }
+        }
+        out[count] = 0x22
+        count += 1
+    }
+
+    /// A string the proxy itself holds (a route, pool or backend name from the config).
+    mutating func string(_ text: String) {
+        var text = text
+        text.withUTF8 { string(UnsafeRawBufferPointer($0)) }
+    }
+
+    private mutating func escapeByte(_ b: UInt8, _ out: UnsafeMutablePointer<UInt8>) {
+        let hex: StaticString = "0123456789abcdef"
+        out[count] = 0x5C
+        out[count + 1] = 0x75  // u
+        out[count + 2] = 0x30
+        out[count + 3] = 0x30
+        out[count + 4] = hex.utf8Start[Int(b >> 4)]
+        out[count + 5] = hex.utf8Start[Int(b & 0xF)]
+        count += 6
+    }
+
+    /// A non-negative integer in decimal.
+    mutating func integer(_ value: UInt64) {
+        var digits = 1
+        var scale: UInt64 = 1
+        while value / scale >= 10 {
+            scale *= 10
+            digits += 1
+        }
+        guard room(digits) else { return }
+        let out = base.assumingMemoryBound(to: UInt8.self)
+        for k in 0..<digits {
+            out[count + k] = UInt8(truncatingIfNeeded: 0x30 &+ (value / scale) % 10)
+            scale /= 10
+        }
+        count += digits
+    }
+
+    /// Nanoseconds as seconds with six decimals (microseconds): `0.000412`, `12.500000`.
+    mutating func seconds(nanoseconds: UInt64) {
+        let micros = (nanoseconds + 500) / 1000
+        integer(micros / 1_000_000)
+        raw(".")
+        let fraction = micros % 1_000_000
+        var divisor: UInt64 = 100_000
+        guard room(6) else { return }
+        let out = base.assumingMemoryBound(to: UInt8.self)
+        for k in 0..<6 {
+            out[count + k] = UInt8(truncatingIfNeeded: 0x30 &+ (fraction / divisor) % 10)
+            divisor /= 10
+        }
+        count += 6
+    }
+}
+
+/// The length of the well-formed UTF-8 sequence starting at `i` (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF), or 0 if the bytes there are not one.
+@inline(__always)
+func utf8SequenceLength(_ bytes: UnsafeRawBufferPointer, at i: Int) -> Int {
+    let b0 = bytes[i]
+    let left = bytes.count - i
+    func continuation(_ k: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
+        k < left && bytes[i + k] >= low && bytes[i + k] <= high
+    }
+    switch b0 {
+    case 0xC2...0xDF: return continuation(1) ? 2 : 0
+    case 0xE0: return continuation(1, 0xA0) && continuation(2) ? 3 : 0
+    case 0xE1...0xEC, 0xEE, 0xEF: return continuation(1) && continuation(2) ? 3 : 0
+    case 0xED: return continuation(1, 0x80, 0x9F) && continuation(2) ? 3 : 0
+    case 0xF0: return continuation(1, 0x90) && continuation(2) && continuation(3) ? 4 : 0
+    case 0xF1...0xF3: return continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+    case 0xF4: return continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) ? 4 : 0
+    default: return 0
+    }
+}
