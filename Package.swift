@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        // LogHandler.log(event:) arrived in 1.16.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
     ],
     targets: [
         // C shims: the kernel facilities Glibc does not export, and OpenSSL's macros.
@@ -38,11 +40,13 @@ let package = Package(
                 dependencies: ["CLinux", "EventLoop", "HTTP1", "TLS", "Balancer", "Metrics"],
                 swiftSettings: hotPath),
         .target(name: "ControlPlane",
-                dependencies: ["EventLoop", "HTTP1", "TLS", "Balancer", "Config", "Metrics", "DataPlane"],
+                dependencies: ["EventLoop", "HTTP1", "TLS", "Balancer", "Config", "Metrics", "DataPlane",
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "cutover",
                           dependencies: ["ControlPlane", "Config", "TLS",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
@@ -50,7 +54,8 @@ let package = Package(
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLinux"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "EventLoop"]),
-        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop",
+                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Fixtures")]),
     ]
 )

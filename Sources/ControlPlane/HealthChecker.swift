@@ -1,5 +1,6 @@
 import Balancer
 import EventLoop
+import Logging
 import Synchronization
 
 /// Active health checks (`health_check:` of INTERFACE.md) for every configured backend, on one
@@ -112,7 +113,7 @@ private final class Handoff: @unchecked Sendable {
         do {
             try loop.run(handler)
         } catch {
-            Log.error("health checker (\(threadName)) stopped: \(error)")
+            log.error("health checker (\(threadName)) stopped: \(error)")
         }
         handler.shutDown()
     }

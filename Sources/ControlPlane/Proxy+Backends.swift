@@ -4,6 +4,7 @@ import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import Logging
 
 /// The backend lifecycle on the control plane: health checks, slow start and deregistration
 /// delay all end up as effective weights posted to the workers (`.setWeights`), stepped on a
@@ -29,7 +30,7 @@ extension Proxy {
     func healthChanged(_ identity: BackendIdentity, to state: HealthState) {
         let before = book.health[identity]
         book.health[identity] = state
-        Log.info("backend \(identity): \(before.map { "\($0)" } ?? "new") → \(state)")
+        log.info("backend \(identity): \(before.map { "\($0)" } ?? "new") → \(state)")
         if state == .healthy {
             book.slowStartBegan[identity] = MonotonicClock.now()
         }
@@ -114,7 +115,7 @@ extension Proxy {
             if now >= drain.deadline || (inFlight == 0 && connections == 0 && reports.count == mailboxes.count) {
                 book.draining[identity] = nil
                 ended = true
-                Log.info("backend \(identity): drained" + (now >= drain.deadline ? " (deregistration delay over)" : ""))
+                log.info("backend \(identity): drained\(now >= drain.deadline ? " (deregistration delay over)" : "")")
             }
         }
         return ended

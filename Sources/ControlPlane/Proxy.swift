@@ -2,6 +2,7 @@ import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import Logging
 import Foundation
 import Metrics
 
@@ -95,9 +96,8 @@ public final class Proxy: @unchecked Sendable {
             admin.start(api.handle)
             self.admin = admin
         }
-        Log.info("cutover started: \(count) worker(s), generation \(generation), listeners: "
-                 + config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
-                 + (admin.map { ", admin API on \($0.listen)" } ?? ""))
+        let names = config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
+        log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
     }
 
     /// Parks the main thread; returns never (the process exits when stopped).
@@ -139,9 +139,9 @@ public final class Proxy: @unchecked Sendable {
         var changes: [String] = []
         if case .success = result {
             changes = describeChanges(from: before, to: config)
-            for change in changes { Log.info("  \(change)") }
+            for change in changes { log.info("  changed: \(change)") }
             if let admin, config.admin?.listen != admin.listen {
-                Log.warning("admin API stays on \(admin.listen) until restart")
+                log.warning("admin API stays on \(admin.listen) until restart")
             }
         }
         let (config, generation) = (self.config, self.generation)
@@ -173,7 +173,7 @@ public final class Proxy: @unchecked Sendable {
             nextRamps = ramps
             nextBook = book
         } catch {
-            Log.error("reload rejected, still serving generation \(generation): \(error)")
+            log.error("reload rejected, still serving generation \(generation): \(error)")
             return .failure(error)
         }
         // New listeners are bound before anything changes, so a bind error rejects the reload
@@ -187,7 +187,7 @@ public final class Proxy: @unchecked Sendable {
                 added[listener.name] = try ListenerBinder.bind(listener, workers: workers.count)
             } catch {
                 for b in added.values { b.fds.forEach(Socket.close) }
-                Log.error("reload rejected, still serving generation \(generation): \(error)")
+                log.error("reload rejected, still serving generation \(generation): \(error)")
                 return .failure(error)
             }
         }
@@ -213,7 +213,7 @@ public final class Proxy: @unchecked Sendable {
         }
         config = next
         backendsChanged(targetsChanged: true)
-        Log.info("reloaded \(configFile): generation \(generation)")
+        log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
     }
 
@@ -256,7 +256,7 @@ public final class Proxy: @unchecked Sendable {
             worker.mailbox.post(.install(table, applied: { group.leave() }))
         }
         if group.wait(timeout: .now() + .seconds(5)) == .timedOut {
-            Log.warning("generation \(table.generation): a worker took over 5 s to take the new snapshot")
+            log.warning("generation \(table.generation): a worker took over 5 s to take the new snapshot")
         }
     }
 
@@ -273,7 +273,7 @@ public final class Proxy: @unchecked Sendable {
         stopping = true
         adminState.update { $0.stopping = true }
         let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
-        Log.info("\(reason): stopping" + (delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : ""))
+        log.info("\(reason): stopping\(delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : "")")
         if delay > 0 {
             queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [unowned self] in self.drainNow() }
         } else {
@@ -294,9 +294,11 @@ public final class Proxy: @unchecked Sendable {
             for thread in threads { thread.join() }
             // The threads have ended: their counters are safe to read.
             let total = workers.map(\.counters).reduce(WorkerCounters(), +)
-            Log.info("stopped after \(total.requests) requests on \(total.connectionsAccepted) connections "
-                     + "(proxy answers: \(total.proxyErrors4xx) 4xx, \(total.proxyErrors5xx) 5xx; "
-                     + "failed upstream connects: \(total.upstreamConnectFailures))")
+            log.info("""
+                stopped after \(total.requests) requests on \(total.connectionsAccepted) connections \
+                (proxy answers: \(total.proxyErrors4xx) 4xx, \(total.proxyErrors5xx) 5xx; \
+                failed upstream connects: \(total.upstreamConnectFailures))
+                """)
             exit(0)
         }
     }

@@ -3,6 +3,7 @@ import Config
 import ControlPlane
 import EventLoop
 import Foundation
+import Logging
 
 /// The entry point is the call at the end of this file rather than `@main`: the target has more
 /// than one source file, and SwiftPM then compiles main.swift as top-level code.
@@ -12,8 +13,9 @@ struct Cutover: ParsableCommand {
         subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, Demo.self])
 }
 
-/// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1.
-func loadOrExit(_ file: String) -> CutoverConfig {
+/// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1. Warnings go to `warn`
+/// (stderr for `check`; the process log for the commands that run the proxy).
+func loadOrExit(_ file: String, warn: (String) -> Void = { printError($0) }) -> CutoverConfig {
     let config: CutoverConfig
     do {
         config = try ConfigLoader.load(file: file)
@@ -22,7 +24,7 @@ func loadOrExit(_ file: String) -> CutoverConfig {
         Foundation.exit(1)
     }
     let review = FeatureGate.review(config)
-    for warning in review.warnings { FileHandle.standardError.write(Data("\(file): warning: \(warning)\n".utf8)) }
+    for warning in review.warnings { warn("\(file): warning: \(warning)") }
     if !review.errors.isEmpty {
         for error in review.errors { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
         Foundation.exit(1)
@@ -35,7 +37,7 @@ func runProxy(file: String, config: CutoverConfig, before: () -> Void = {}) -> N
     do {
         try proxy.start()
     } catch {
-        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        ProcessLog.logger.critical("cannot start: \(error)")
         Foundation.exit(1)
     }
     before()
@@ -48,12 +50,11 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "The configuration file.")
     var config = "conf/cutover.yaml"
 
-    @Flag(help: "Log debug lines.")
-    var verbose = false
+    @OptionGroup var logging: LoggingOptions
 
     func run() throws {
-        Log.verbose = verbose
-        runProxy(file: config, config: loadOrExit(config))
+        logging.bootstrap()
+        runProxy(file: config, config: loadOrExit(config, warn: { ProcessLog.logger.warning("\($0)") }))
     }
 }
 
@@ -79,20 +80,23 @@ struct Demo: ParsableCommand {
     @Flag(help: "Print the embedded demo configuration and exit.")
     var printConfig = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         if printConfig {
             print(DemoConfig.yaml, terminator: "")
             return
         }
+        logging.bootstrap()
         let file = config ?? demoConfigFile()
-        let loaded = loadOrExit(file)
+        let loaded = loadOrExit(file, warn: { ProcessLog.logger.warning("\($0)") })
         for pool in loaded.pools {
             for backend in pool.backends {
                 guard let address = SocketAddress.resolve(host: backend.address.host, port: backend.address.port) else { continue }
                 do {
                     try DemoBackend(name: pool.name, address: address).start()
                 } catch {
-                    FileHandle.standardError.write(Data("demo backend \(pool.name) on \(backend.address): \(error)\n".utf8))
+                    ProcessLog.logger.critical("demo backend \(pool.name) on \(backend.address): \(error)")
                     Foundation.exit(1)
                 }
             }
@@ -124,6 +128,10 @@ struct Demo: ParsableCommand {
         }
         return path
     }
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data("\(line)\n".utf8))
 }
 
 Cutover.main()
