@@ -238,6 +238,8 @@ public struct CutoverConfig: Sendable {
     public var timeouts: TimeoutsConfig
     public var limits: LimitsConfig
     public var accessLog: AccessLogConfig
+    /// Where `access_log` was set (nil: not set), for errors about the file.
+    public var accessLogLocation: SourceLocation? = nil
 
     public func route(named name: String) -> RouteConfig? { routes.first { $0.name == name } }
     public func pool(named name: String) -> PoolConfig? { pools.first { $0.name == name } }

@@ -15,6 +15,8 @@ struct AdminAPI: Sendable {
     let reload: @Sendable () -> AdminReloadOutcome
     /// The workers' live gauges (in flight, connections per backend id), asked for per request.
     var gauges: @Sendable () -> AdminGauges = { AdminGauges() }
+    /// The access log's counters, read per scrape.
+    var accessLogStats: @Sendable () -> AccessLogStats = { AccessLogStats() }
 
     func handle(_ request: AdminRequest) -> AdminResponse {
         let snapshot = state.read()
@@ -40,7 +42,7 @@ struct AdminAPI: Sendable {
             return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot, gauges: gauges()))) }
         case "/metrics":
             return only(["GET", "HEAD"], request) {
-                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot))
+                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot) + AccessLogMetrics.render(accessLogStats()))
                 response.contentType = "text/plain; version=0.0.4; charset=utf-8"
                 return response
             }

@@ -18,7 +18,6 @@ public enum FeatureGate {
                 warnings.append("pool '\(pool.name)': passive health is not active yet")
             }
         }
-        if config.accessLog != .off { warnings.append("access_log: not written yet") }
         return (errors, warnings)
     }
 }

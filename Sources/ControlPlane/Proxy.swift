@@ -33,6 +33,10 @@ public final class Proxy: @unchecked Sendable {
     var backendTimer: (any DispatchSourceTimer)?
     /// The workers' mailboxes, fixed once started: the admin threads ask workers for gauges.
     private(set) var mailboxes: [Mailbox<WorkerMessage>] = []
+    /// Drains the workers' access-log rings (control queue sets it up once, in `start`).
+    var accessLogWriter: AccessLogWriter?
+    /// Where the access log goes now (nil: off).
+    var accessLogOutput: AccessLogOutput?
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
@@ -58,8 +62,15 @@ public final class Proxy: @unchecked Sendable {
         let count = Proxy.workerCount(config.workers)
         let table = try SnapshotBuilder.build(config, generation: generation, workers: count, book: &book,
                                               now: MonotonicClock.now())
+        let accessLog = try startAccessLog(workers: count)
         // The admin socket is bound first: once the data listeners accept, so does the admin API.
-        let admin = try config.admin.map { admin throws(ConfigError) in try AdminServer(admin) }
+        let admin: AdminServer?
+        do {
+            admin = try config.admin.map { admin throws(ConfigError) in try AdminServer(admin) }
+        } catch {
+            discardAccessLog(accessLog)
+            throw error
+        }
         var bound: [String: BoundListener] = [:]
         do {
             for listener in config.listeners {
@@ -68,6 +79,7 @@ public final class Proxy: @unchecked Sendable {
         } catch {
             for b in bound.values { b.fds.forEach(Socket.close) }
             admin?.discard()
+            discardAccessLog(accessLog)
             throw error
         }
         listeners = bound
@@ -80,6 +92,8 @@ public final class Proxy: @unchecked Sendable {
             }
             workers.append(worker)
         }
+        mailboxes = workers.map(\.mailbox)
+        postAccessLog(accessLog)
         for listener in config.listeners {
             guard let b = bound[listener.name] else { continue }
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
@@ -87,12 +101,13 @@ public final class Proxy: @unchecked Sendable {
         for worker in workers {
             threads.append(LoopThread(name: "cutover-w\(worker.index)") { worker.run() })
         }
-        mailboxes = workers.map(\.mailbox)
         try startHealthChecks()
         backendsChanged()
         if let admin {
             var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
             api.gauges = { [unowned self] in AdminGauges(self.gatherReports(timeout: .milliseconds(500))) }
+            let writer = accessLogWriter
+            api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)
             self.admin = admin
         }
@@ -107,13 +122,14 @@ public final class Proxy: @unchecked Sendable {
 
     private func installSignalHandlers() {
         // Ignored first, so the default action (terminate) never runs; the sources still see them.
-        for signo in [SIGTERM, SIGINT, SIGHUP] { signal(signo, SIG_IGN) }
+        for signo in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { signal(signo, SIG_IGN) }
         signal(SIGPIPE, SIG_IGN)
         let handle: (Int32) -> any DispatchSourceSignal = { signo in
             let source = DispatchSource.makeSignalSource(signal: signo, queue: self.queue)
             source.setEventHandler { [unowned self] in
                 switch signo {
                 case SIGHUP: self.reload()
+                case SIGUSR1: self.reopenAccessLog()
                 case SIGINT: self.stop(reason: "SIGINT")
                 default: self.stop(reason: "SIGTERM")
                 }
@@ -121,7 +137,7 @@ public final class Proxy: @unchecked Sendable {
             source.resume()
             return source
         }
-        signalSources = [handle(SIGTERM), handle(SIGINT), handle(SIGHUP)]
+        signalSources = [handle(SIGTERM), handle(SIGINT), handle(SIGHUP), handle(SIGUSR1)]
     }
 
     /// Reloads the config file: invalid → the running config keeps serving and the error is
@@ -158,6 +174,7 @@ public final class Proxy: @unchecked Sendable {
     private func applyReload() -> Result<UInt64, ConfigError> {
         let next: CutoverConfig
         let table: RoutingTable
+        let logChange: AccessLogChange?
         var nextRamps = ramps
         var nextBook = book
         do throws(ConfigError) {
@@ -170,6 +187,7 @@ public final class Proxy: @unchecked Sendable {
             noteBackendChanges(from: config, to: next, book: &book, now: now)
             table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits,
                                               book: &book, now: now)
+            logChange = try prepareAccessLog(next, replacing: accessLogOutput, workers: workers.count)
             nextRamps = ramps
             nextBook = book
         } catch {
@@ -187,12 +205,15 @@ public final class Proxy: @unchecked Sendable {
                 added[listener.name] = try ListenerBinder.bind(listener, workers: workers.count)
             } catch {
                 for b in added.values { b.fds.forEach(Socket.close) }
+                discardAccessLog(logChange)
                 log.error("reload rejected, still serving generation \(generation): \(error)")
                 return .failure(error)
             }
         }
         generation += 1
+        postAccessLog(logChange)
         publish(table)
+        retireAccessLog(logChange)
         ramps = nextRamps
         book = nextBook
         scheduleRampStep()
@@ -292,6 +313,7 @@ public final class Proxy: @unchecked Sendable {
         let workers = self.workers
         DispatchQueue.global().async {
             for thread in threads { thread.join() }
+            self.flushAccessLog(timeout: .seconds(2))
             // The threads have ended: their counters are safe to read.
             let total = workers.map(\.counters).reduce(WorkerCounters(), +)
             log.info("""

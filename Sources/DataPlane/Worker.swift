@@ -25,6 +25,8 @@ public enum WorkerMessage: Sendable {
     case report(reply: @Sendable (WorkerReport) -> Void)
     /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
     case stop(deadline: UInt64)
+    /// Access-log lines go to this ring from now on (nil: the access log is off).
+    case accessLog(AccessLogTarget?)
 }
 
 /// Who owns a descriptor on this worker. A closed enum of concrete classes: the hot loop switches
@@ -82,6 +84,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     let bufferPool = BufferPool()
     var requestHead = RequestHead()
     var responseHead = ResponseHead()
+    /// Formats and queues access-log lines; nil while the access log is off.
+    var accessLog: AccessLogProducer?
     /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
     let addressScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
 
@@ -243,6 +247,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 listeners.removeAll { $0.spec.name == name }
             case .stop(let deadline):
                 beginStop(deadline: deadline)
+            case .accessLog(let target):
+                setAccessLog(target)
             }
         }
     }

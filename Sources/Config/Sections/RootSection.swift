@@ -19,7 +19,11 @@ enum RootSection {
         var limits = LimitsConfig()
         if let node = section.value("limits") { limits = try LimitsSection.parse(node, path: "limits", reader: reader) }
         var accessLog = AccessLogConfig.off
-        if let node = section.value("access_log") { accessLog = try parseAccessLog(node, reader: reader) }
+        var accessLogLocation: SourceLocation?
+        if let node = section.value("access_log") {
+            accessLog = try parseAccessLog(node, reader: reader)
+            accessLogLocation = reader.location(of: node)
+        }
 
         try CrossReferences.check(admin: admin, listeners: listeners, routes: routes, pools: pools, reader: reader)
 
@@ -32,7 +36,8 @@ enum RootSection {
             pools: pools,
             timeouts: timeouts,
             limits: limits,
-            accessLog: accessLog)
+            accessLog: accessLog,
+            accessLogLocation: accessLogLocation)
     }
 
     /// `auto` or 1...1024 threads (the cap only catches typos such as `workers: 40000`).
