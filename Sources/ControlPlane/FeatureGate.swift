@@ -14,9 +14,6 @@ public enum FeatureGate {
             if pool.tls != nil {
                 errors.append(ConfigError(pool.location, "pool '\(pool.name)': TLS to backends is not available in this build yet"))
             }
-            if pool.passive != nil {
-                warnings.append("pool '\(pool.name)': passive health is not active yet")
-            }
         }
         if config.accessLog != .off { warnings.append("access_log: not written yet") }
         return (errors, warnings)
