@@ -1,4 +1,5 @@
 import Config
+import DataPlane
 import Foundation
 
 /// What `POST /reload` did: the reload's result and, when applied, what changed.
@@ -13,8 +14,8 @@ struct AdminAPI: Sendable {
     let state: AdminState
     /// Runs a reload on the control plane's serial queue and waits for it.
     let reload: @Sendable () -> AdminReloadOutcome
-    /// The workers' live gauges (in flight, connections per backend id), asked for per request.
-    var gauges: @Sendable () -> AdminGauges = { AdminGauges() }
+    /// The workers' gauges and series, asked for per request.
+    var reports: @Sendable () -> [WorkerReport] = { [] }
     /// The access log's counters, read per scrape.
     var accessLogStats: @Sendable () -> AccessLogStats = { AccessLogStats() }
 
@@ -39,10 +40,11 @@ struct AdminAPI: Sendable {
         }
         switch request.path {
         case "/status":
-            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot, gauges: gauges()))) }
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot, gauges: AdminGauges(reports())))) }
         case "/metrics":
             return only(["GET", "HEAD"], request) {
-                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot) + AccessLogMetrics.render(accessLogStats()))
+                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot, reports: reports())
+                                                 + AccessLogMetrics.render(accessLogStats()))
                 response.contentType = "text/plain; version=0.0.4; charset=utf-8"
                 return response
             }

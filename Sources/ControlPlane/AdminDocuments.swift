@@ -52,8 +52,16 @@ public struct AdminStatus: Codable, Sendable {
         public var state: String
         public var inFlight: Int
         public var connections: Int
+        /// Answers the backend itself gave since start (every route), and its errors: 5xx answers
+        /// plus failed exchanges (connect, timeout, reset, protocol).
+        public var requests: Int = 0
+        public var errors: Int = 0
         /// Only for `draining`: seconds until the deregistration delay closes what is left.
         public var drainSecondsLeft: Double?
+        /// Passive health: `ejected` (no new requests until `ejected_seconds_left` is over), or
+        /// `not ejected: last usable backend` (it failed enough, but its pool has no other).
+        public var passive: String?
+        public var ejectedSecondsLeft: Double?
     }
     public struct Pool: Codable, Sendable {
         public var name: String

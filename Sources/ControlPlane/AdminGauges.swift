@@ -1,9 +1,14 @@
 import DataPlane
+import Metrics
 
-/// The workers' gauges summed per backend id, for one `/status` answer.
+/// The workers' gauges and per-backend totals summed per backend id, for one `/status` answer.
 struct AdminGauges: Sendable {
     var inFlightByID: [Int] = []
     var connectionsByID: [Int] = []
+    /// The backend's own answers, over every route.
+    var requestsByID: [Int] = []
+    /// Its 5xx answers plus its failed exchanges (connect, timeout, reset, protocol).
+    var errorsByID: [Int] = []
 
     init() {}
 
@@ -15,8 +20,22 @@ struct AdminGauges: Sendable {
             for (id, n) in report.inFlight.enumerated() { inFlightByID[id] += Int(n) }
             for (id, n) in report.connections.enumerated() where id < width { connectionsByID[id] += Int(n) }
         }
+        let totals = WorkerMetrics.sum(reports.map(\.metrics))
+        let kinds = UpstreamErrorKind.allCases.count
+        let ids = max(width, totals.upstreamErrors.count / kinds)
+        requestsByID = [Int](repeating: 0, count: ids)
+        errorsByID = [Int](repeating: 0, count: ids)
+        for row in totals.backendResponses {
+            for (i, n) in row.enumerated() where i / StatusClass.count < ids {
+                requestsByID[i / StatusClass.count] += Int(n)
+                if i % StatusClass.count == StatusClass.index(of: 500) { errorsByID[i / StatusClass.count] += Int(n) }
+            }
+        }
+        for (i, n) in totals.upstreamErrors.enumerated() { errorsByID[i / kinds] += Int(n) }
     }
 
     func inFlight(_ id: Int?) -> Int { id.flatMap { $0 < inFlightByID.count ? inFlightByID[$0] : nil } ?? 0 }
     func connections(_ id: Int?) -> Int { id.flatMap { $0 < connectionsByID.count ? connectionsByID[$0] : nil } ?? 0 }
+    func requests(_ id: Int?) -> Int { id.flatMap { $0 < requestsByID.count ? requestsByID[$0] : nil } ?? 0 }
+    func errors(_ id: Int?) -> Int { id.flatMap { $0 < errorsByID.count ? errorsByID[$0] : nil } ?? 0 }
 }

@@ -37,6 +37,16 @@ final class AdminState: Sendable {
         var backendIDs: [BackendIdentity: Int] = [:]
         /// Backends a reload removed that still drain.
         var draining: [BackendIdentity: DrainInfo] = [:]
+        /// Passive health, per configured backend it concerns.
+        var ejections: [BackendIdentity: Ejection] = [:]
+        /// Names behind the ids of the workers' series (`/metrics` labels).
+        var labels = MetricLabels()
+        var backendIdentities: [BackendIdentity] = []
+    }
+
+    enum Ejection: Sendable, Equatable {
+        case ejected(secondsLeft: Double)
+        case refusedLastUsable
     }
 
     struct DrainInfo: Sendable {

@@ -12,11 +12,6 @@ extension AdminStatus {
         return weights.map { w in w == 0 ? 0 : max(1, Int((Double(w) / Double(total) * Double(scale)).rounded())) }
     }
 
-    /// The status document of a published snapshot.
-    ///
-    /// Effective weights equal configured ones and every backend shows `healthy` with nothing in
-    /// flight: this build has no ramps, health checks or per-backend counters yet. The fields
-    /// are there now so that scripts written against them keep working when those arrive.
     /// Weights travel ×1000 (`SlowStart.weightScale`); shown on the configured scale, a backend
     /// still ramping shows its fraction rounded up to 1 rather than a misleading 0.
     static func displayWeight(_ scaled: Int?) -> Int? {
@@ -45,15 +40,27 @@ extension AdminStatus {
             var backends = pool.backends.map { backend in
                 let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
                 let id = snapshot.backendIDs[identity]
-                return Backend(address: backend.address.description, weight: backend.weight,
-                               effectiveWeight: AdminStatus.displayWeight(snapshot.backendEffectiveWeights[identity]) ?? backend.weight,
-                               state: snapshot.backendStates[identity] ?? "healthy",
-                               inFlight: gauges.inFlight(id), connections: gauges.connections(id))
+                var entry = Backend(address: backend.address.description, weight: backend.weight,
+                                    effectiveWeight: AdminStatus.displayWeight(snapshot.backendEffectiveWeights[identity]) ?? backend.weight,
+                                    state: snapshot.backendStates[identity] ?? "healthy",
+                                    inFlight: gauges.inFlight(id), connections: gauges.connections(id),
+                                    requests: gauges.requests(id), errors: gauges.errors(id))
+                switch snapshot.ejections[identity] {
+                case .ejected(let secondsLeft):
+                    entry.passive = "ejected"
+                    entry.ejectedSecondsLeft = (secondsLeft * 10).rounded() / 10
+                case .refusedLastUsable:
+                    entry.passive = "not ejected: last usable backend"
+                case nil:
+                    break
+                }
+                return entry
             }
             for (identity, drain) in snapshot.draining.sorted(by: { $0.key.address < $1.key.address })
             where identity.pool == pool.name {
                 var backend = Backend(address: identity.address, weight: 0, effectiveWeight: 0, state: "draining",
-                                      inFlight: gauges.inFlight(drain.id), connections: gauges.connections(drain.id))
+                                      inFlight: gauges.inFlight(drain.id), connections: gauges.connections(drain.id),
+                                      requests: gauges.requests(drain.id), errors: gauges.errors(drain.id))
                 backend.drainSecondsLeft = (drain.secondsLeft * 10).rounded() / 10
                 backends.append(backend)
             }

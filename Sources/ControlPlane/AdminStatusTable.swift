@@ -29,18 +29,29 @@ public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
     out += layout(routes)
     out.append("")
 
-    var pools: [[StatusCell]] = [["POOL", "BACKEND", "STATE", "WEIGHT", "EFFECTIVE", "IN-FLIGHT", "CONNECTIONS"].map { StatusCell($0, style.header) }]
+    var pools: [[StatusCell]] = [["POOL", "BACKEND", "STATE", "WEIGHT", "EFFECTIVE", "IN-FLIGHT", "CONNECTIONS", "REQUESTS", "ERRORS"]
+        .map { StatusCell($0, style.header) }]
     for pool in status.pools {
         if pool.backends.isEmpty { pools.append([StatusCell(pool.name), StatusCell("(no backends)")]) }
         for (i, backend) in pool.backends.enumerated() {
             pools.append([StatusCell(i == 0 ? "\(pool.name) (\(pool.balance))" : ""), StatusCell(backend.address),
-                          StatusCell(backend.state, style.state(backend.state)),
+                          stateCell(backend, style),
                           StatusCell("\(backend.weight)"), StatusCell("\(backend.effectiveWeight)"),
-                          StatusCell("\(backend.inFlight)"), StatusCell("\(backend.connections)")])
+                          StatusCell("\(backend.inFlight)"), StatusCell("\(backend.connections)"),
+                          StatusCell("\(backend.requests)"), StatusCell("\(backend.errors)", backend.errors > 0 ? style.bad : style.plain)])
         }
     }
     out += layout(pools)
     return out.joined(separator: "\n") + "\n"
+}
+
+/// The state, with what else decides whether it takes traffic: the drain's or the ejection's
+/// time left, or a failing backend kept because it is its pool's last.
+private func stateCell(_ backend: AdminStatus.Backend, _ style: StatusStyle) -> StatusCell {
+    if let left = backend.drainSecondsLeft { return StatusCell("draining (\(left)s left)", style.warn) }
+    if let left = backend.ejectedSecondsLeft { return StatusCell("ejected (\(left)s left)", style.bad) }
+    if backend.passive != nil { return StatusCell("\(backend.state), failing (last usable)", style.warn) }
+    return StatusCell(backend.state, style.state(backend.state))
 }
 
 /// `100 (75%)`: the weight, and its share of the route.

@@ -6,13 +6,21 @@ import Config
 /// began, and the drain deadline of a removed backend. Control queue only.
 struct BackendBook {
     private var ids: [BackendIdentity: Int] = [:]
-    private var nextID = 0
+    /// id → identity, for the labels of the workers' per-backend series.
+    private(set) var identities: [BackendIdentity] = []
+    /// Ids of routes, pools and listeners, kept with the backends' so they travel together.
+    var labels = MetricLabels()
     /// Only for backends of pools with a `health_check`; the others are usable at once.
     var health: [BackendIdentity: HealthState] = [:]
     /// When each backend's slow start began (turned healthy, or added by a reload).
     var slowStartBegan: [BackendIdentity: UInt64] = [:]
     /// Backends a reload removed, until their deregistration delay ends or nothing is left on them.
     var draining: [BackendIdentity: Drain] = [:]
+    /// Passive health: backends ejected until then (see `BackendBook+Passive`).
+    var ejectedUntil: [BackendIdentity: UInt64] = [:]
+    /// Backends that failed enough to be ejected but were kept as their pool's last usable one;
+    /// `/status` says so until then.
+    var ejectionRefusedUntil: [BackendIdentity: UInt64] = [:]
 
     struct Drain {
         var deadline: UInt64
@@ -24,8 +32,8 @@ struct BackendBook {
     /// The stable id of `identity`, assigning the next one on first sight.
     mutating func id(for identity: BackendIdentity) -> Int {
         if let id = ids[identity] { return id }
-        let id = nextID
-        nextID += 1
+        let id = identities.count
+        identities.append(identity)
         ids[identity] = id
         return id
     }
@@ -35,6 +43,7 @@ struct BackendBook {
     /// weight × SlowStart.weightScale, scaled by the slow-start factor, 0 unless usable.
     func effectiveWeight(_ identity: BackendIdentity, weight: Int, pool: PoolConfig, now: UInt64) -> Int {
         if pool.healthCheck != nil, !(health[identity] ?? .checking).isUsable { return 0 }
+        if isEjected(identity, now: now) { return 0 }
         let slowStart = pool.slowStart.nanoseconds
         if slowStart > 0, let began = slowStartBegan[identity] {
             return SlowStart(duration: UInt64(slowStart)).effectiveWeight(weight: weight, startedAt: began, now: now)

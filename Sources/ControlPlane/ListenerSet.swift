@@ -8,10 +8,12 @@ import EventLoop
 struct BoundListener {
     var config: ListenerConfig
     var fds: [Int32]
+    /// The listener's id in the connection metrics (`MetricLabels`).
+    var metricsID = 0
 
     var spec: ListenerSpec {
         ListenerSpec(name: config.name, kind: config.proto == .tcp ? .tcp : .http, routeName: config.route,
-                     forwardedProto: config.tls == nil ? .http : .https)
+                     forwardedProto: config.tls == nil ? .http : .https, metricsID: metricsID)
     }
 }
 

@@ -37,6 +37,24 @@ extension Proxy {
         backendsChanged()
     }
 
+    /// Passive health: a worker saw a backend fail `consecutive_failures` times in a row.
+    func passiveFailure(backendID: Int) {
+        let now = MonotonicClock.now()
+        let decision = book.passiveFailure(id: backendID, config: config, now: now)
+        guard backendID < book.identities.count else { return }
+        let identity = book.identities[backendID]
+        switch decision {
+        case .ejected(let until):
+            log.warning("backend \(identity): ejected for \(Double(until - now) / 1e9)s (passive health: consecutive failures)")
+            backendsChanged()
+        case .refusedLastUsable:
+            log.warning("backend \(identity): failing, but not ejected: it is the last usable backend of pool '\(identity.pool)'")
+            backendsChanged()
+        case .ignored:
+            break
+        }
+    }
+
     /// Records what a reload does to backends: removed ones start draining (their health check
     /// keeps running so a re-add within the delay keeps its state), re-added ones stop draining,
     /// new ones begin their slow start (or, with a health check, begin it when they turn healthy).
@@ -83,6 +101,7 @@ extension Proxy {
     /// Slow-start steps and the drain watch share one timer on the control queue.
     private func scheduleBackendStep(now: UInt64) {
         var due = book.nextSlowStartStep(config, after: now)
+        if let end = book.nextEjectionEnd { due = min(due ?? end, end) }
         if !book.draining.isEmpty {
             let check = now &+ 250_000_000  // drained backends are noticed within a quarter second
             due = min(due ?? check, check)
@@ -99,6 +118,9 @@ extension Proxy {
     }
 
     private func backendStep() {
+        for identity in book.endEjections(now: MonotonicClock.now()) {
+            log.info("backend \(identity): ejection over, back in rotation (slow start if configured)")
+        }
         let ended = !book.draining.isEmpty && endFinishedDrains()
         backendsChanged(targetsChanged: ended)
     }
@@ -153,11 +175,19 @@ extension Proxy {
             draining[identity] = AdminState.DrainInfo(id: drain.id, secondsLeft: Double(drain.deadline &- min(now, drain.deadline)) / 1e9)
             ids[identity] = drain.id
         }
+        var ejections: [BackendIdentity: AdminState.Ejection] = [:]
+        for (identity, until) in book.ejectedUntil where until > now {
+            ejections[identity] = .ejected(secondsLeft: Double(until - now) / 1e9)
+        }
+        for (identity, until) in book.ejectionRefusedUntil where until > now { ejections[identity] = .refusedLastUsable }
         adminState.update {
+            $0.ejections = ejections
             $0.backendStates = states
             $0.backendEffectiveWeights = effective
             $0.backendIDs = ids
             $0.draining = draining
+            $0.labels = book.labels
+            $0.backendIdentities = book.identities
         }
     }
 }

@@ -75,6 +75,7 @@ public final class Proxy: @unchecked Sendable {
         do {
             for listener in config.listeners {
                 bound[listener.name] = try ListenerBinder.bind(listener, workers: count)
+                bound[listener.name]?.metricsID = book.labels.listenerID(listener.name)
             }
         } catch {
             for b in bound.values { b.fds.forEach(Socket.close) }
@@ -87,6 +88,7 @@ public final class Proxy: @unchecked Sendable {
             let worker: Worker
             do {
                 worker = try Worker(index: i, table: table)
+                worker.backendFailing = { [unowned self] id in self.queue.async { self.passiveFailure(backendID: id) } }
             } catch {
                 throw ConfigError(SourceLocation(file: configFile, line: 1, column: 1), "cannot start worker: \(error)")
             }
@@ -105,7 +107,7 @@ public final class Proxy: @unchecked Sendable {
         backendsChanged()
         if let admin {
             var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
-            api.gauges = { [unowned self] in AdminGauges(self.gatherReports(timeout: .milliseconds(500))) }
+            api.reports = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
             let writer = accessLogWriter
             api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)
@@ -228,7 +230,8 @@ public final class Proxy: @unchecked Sendable {
             listeners[name] = kept
             for worker in workers { worker.mailbox.post(.updateListener(kept.spec)) }
         }
-        for (name, b) in added {
+        for (name, var b) in added {
+            b.metricsID = book.labels.listenerID(name)
             listeners[name] = b
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
         }
@@ -314,13 +317,10 @@ public final class Proxy: @unchecked Sendable {
         DispatchQueue.global().async {
             for thread in threads { thread.join() }
             self.flushAccessLog(timeout: .seconds(2))
-            // The threads have ended: their counters are safe to read.
-            let total = workers.map(\.counters).reduce(WorkerCounters(), +)
-            log.info("""
-                stopped after \(total.requests) requests on \(total.connectionsAccepted) connections \
-                (proxy answers: \(total.proxyErrors4xx) 4xx, \(total.proxyErrors5xx) 5xx; \
-                failed upstream connects: \(total.upstreamConnectFailures))
-                """)
+            // The threads have ended: their series are safe to read.
+            let total = WorkerMetrics.sum(workers.map(\.metrics))
+            let answers = total.backendResponses.joined().reduce(0, +) + total.poolResponses.joined().reduce(0, +)
+            log.info("stopped after \(answers) requests on \(total.connectionsAccepted.reduce(0, +)) connections (upstream errors: \(total.upstreamErrors.reduce(0, +)))")
             exit(0)
         }
     }

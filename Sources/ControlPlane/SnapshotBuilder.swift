@@ -29,7 +29,9 @@ enum SnapshotBuilder {
             case .leastRequest: .leastRequest
             case .random: .random
             }
-            var entry = RoutingTable.Pool(name: pool.name, balance: balance, backends: backends)
+            var entry = RoutingTable.Pool(name: pool.name, balance: balance, backends: backends,
+                                          metricsID: book.labels.poolID(pool.name))
+            entry.ejectAfterFailures = pool.passive?.consecutiveFailures
             entry.deregistrationDelay = UInt64(max(0, pool.deregistrationDelay.nanoseconds))
             pools.append(entry)
         }
@@ -50,7 +52,8 @@ enum SnapshotBuilder {
                     headerName: rule.header,
                     allowFrom: rule.allowFromBlocks.map { AddressBlock(bytes: $0.address, prefixLength: $0.prefixLength) })
             }
-            routes.append(.init(name: route.name, pools: split, sticky: sticky, override: override))
+            routes.append(.init(name: route.name, pools: split, sticky: sticky, override: override,
+                                metricsID: book.labels.routeID(route.name)))
         }
         return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))
     }

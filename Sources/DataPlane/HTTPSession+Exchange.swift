@@ -30,7 +30,11 @@ extension HTTPSession {
         drainDeadline = .max
         state = .exchanging
         lastActivity = now
-        worker.counters.requests &+= 1
+        // The exchange keeps the snapshot it was routed under, even if a reload lands meanwhile.
+        routing = worker.routing
+        routeIndex = listener.routeIndex ?? -1
+        poolIndex = -1
+        beginExchangeAccounting(headLength: headLength)
 
         if request.isCONNECT {
             // A reverse proxy does not open tunnels to arbitrary hosts.
@@ -38,8 +42,6 @@ extension HTTPSession {
             respond(501)
             return
         }
-        // The exchange keeps the snapshot it was routed under, even if a reload lands meanwhile.
-        routing = worker.routing
         guard let route = listener.routeIndex,
               let choice = routing.choosePool(route: route, head: &worker.requestHead,
                                                       source: clientIn.readable, peer: peer) else {
@@ -48,7 +50,6 @@ extension HTTPSession {
             return
         }
         poolIndex = choice.pool
-        routeIndex = route
         assignCookieSlot = choice.assignCookieSlot
         writeUpstreamHead()
         replayLength = request.replayable ? upstreamOut.readableCount : 0
@@ -81,6 +82,8 @@ extension HTTPSession {
             guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
+            exchangeBackendID = pool.backends[backend].id
+            upstreamStartedAt = now
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             let address = pool.backends[backend].address
             if let idle = worker.idlePool.take(for: address) {
@@ -90,6 +93,7 @@ extension HTTPSession {
                 return
             }
             guard let opened = worker.openUpstream(to: address, as: .upstream(self)) else {
+                upstreamError(.connect)
                 releaseInFlight()
                 continue  // refused at once (common on loopback): the next backend
             }
@@ -104,7 +108,7 @@ extension HTTPSession {
     /// The upstream connection failed. Retried elsewhere only if not one byte of the request left
     /// and no answer has started; otherwise the client gets a 502 (or a cut, mid-response).
     func upstreamFailed() {
-        if let u = upstream, !u.connected { worker.counters.upstreamConnectFailures &+= 1 }
+        if let u = upstream { upstreamError(u.connected ? .reset : .connect) }
         dropUpstream()
         releaseInFlight()
         guard !responseStarted && responsePhase == .awaitingHead else {
@@ -202,6 +206,7 @@ extension HTTPSession {
             let n = Int(min(UInt64(min(available.count, room)), left))
             upstreamOut.append(UnsafeRawBufferPointer(rebasing: available[0..<n]))
             clientIn.consume(n)
+            requestBytes += n
             requestBody = .remaining(left - UInt64(n))
             if left == UInt64(n) { requestDone = true }
             return n > 0
@@ -211,6 +216,7 @@ extension HTTPSession {
                 let (consumed, finished) = try decoder.decode(input, payload: { _ in })
                 upstreamOut.append(UnsafeRawBufferPointer(rebasing: input[0..<consumed]))
                 clientIn.consume(consumed)
+                requestBytes += consumed
                 requestBody = .chunked(decoder)
                 if finished { requestDone = true }
                 return consumed > 0
@@ -226,6 +232,7 @@ extension HTTPSession {
     /// Ends an exchange: the upstream connection goes back to the idle pool if the exchange ended
     /// cleanly, and the client connection waits for its next request (or closes).
     func finishExchange() {
+        endExchange(status: response.status, answeredBy: .backend)
         if let u = upstream {
             upstream = nil
             let reusable = requestDone && !worker.isRemoved(backendID: u.backendID) && !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose

@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import Metrics
 
 /// The response side of an exchange: the upstream's head is checked and rewritten for the client,
 /// and the body is relayed with its framing checked (or de-chunked for an HTTP/1.0 client).
@@ -8,7 +9,10 @@ extension HTTPSession {
     /// it go out in one write); returns whether anything moved.
     func processResponse() -> Bool {
         var progress = false
+        // Only appended to here (the client is written elsewhere): its growth is the answer's.
+        let queued = clientOut.readableCount
         while state == .exchanging, let u = upstream, processResponseStep(u) { progress = true }
+        if state == .exchanging { responseBytes += clientOut.readableCount - queued }
         return progress
     }
 
@@ -23,7 +27,11 @@ extension HTTPSession {
                 let limits = ParseLimits(maxHeaderBytes: max(settings.maxHeaderBytes, 65536))
                 switch try parseResponseHead(u.input.readable, requestWasHEAD: request.isHEAD, limits: limits, into: &worker.responseHead) {
                 case .incomplete:
-                    if u.peerClosed { respond(502); return true }
+                    if u.peerClosed {
+                        upstreamError(.reset)
+                        respond(502)
+                        return true
+                    }
                     return false
                 case .complete:
                     response = ResponseFacts(worker.responseHead)
@@ -31,6 +39,7 @@ extension HTTPSession {
                     return true
                 }
             } catch {
+                upstreamError(.protocol)
                 respond(502)
                 return true
             }
@@ -52,6 +61,7 @@ extension HTTPSession {
         let headLength = response.headLength
         if response.status == 101 {
             guard request.upgrade else {
+                upstreamError(.protocol)
                 respond(502)
                 return
             }
@@ -105,8 +115,10 @@ extension HTTPSession {
         if case .remaining(let left) = responseBody, left < UInt64(Int.max) { limit = Int(left) }
         let outcome = readOnce(u.fd, into: &clientOut, readable: &u.readable, sawHangup: u.sawHangup,
                                minimum: 16384, limit: limit)
+        if outcome == .data, case .untilClose = responseBody { responseBytes += clientOut.readableCount - before }
         if outcome == .data, case .remaining(let left) = responseBody {
             let n = UInt64(clientOut.readableCount - before)
+            responseBytes += Int(n)
             responseBody = .remaining(left - n)
             if left == n { responsePhase = .done }
         }
@@ -136,7 +148,11 @@ extension HTTPSession {
         switch responseBody {
         case .remaining(let left):
             if available.isEmpty {
-                if u.peerClosed { abort(); return true }  // truncated: the client must not take it as whole
+                if u.peerClosed {  // truncated: the client must not take it as whole
+                    upstreamError(.reset)
+                    abort()
+                    return true
+                }
                 return false
             }
             let n = Int(min(UInt64(min(available.count, room)), left))
@@ -147,7 +163,11 @@ extension HTTPSession {
             return true
         case .chunked(var decoder):
             if available.isEmpty {
-                if u.peerClosed { abort(); return true }
+                if u.peerClosed {
+                    upstreamError(.reset)
+                    abort()
+                    return true
+                }
                 return false
             }
             let input = UnsafeRawBufferPointer(rebasing: available[0..<min(available.count, room)])
@@ -165,6 +185,7 @@ extension HTTPSession {
                 if finished { responsePhase = .done }
                 return consumed > 0
             } catch {
+                upstreamError(.protocol)
                 abort()
                 return true
             }

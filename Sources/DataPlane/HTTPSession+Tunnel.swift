@@ -4,6 +4,7 @@ import EventLoop
 /// Each side's EOF is passed on as a half-close once its bytes are delivered.
 extension HTTPSession {
     func enterTunnel(_ u: UpstreamConnection) {
+        endExchange(status: 101, answeredBy: .backend)
         state = .tunnel
         responseStarted = true
         // Bytes the client sent after its upgrade request belong to the new protocol.

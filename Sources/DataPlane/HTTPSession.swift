@@ -69,6 +69,18 @@ final class HTTPSession {
     var assignCookieSlot: Int?
     var attempts = 0
 
+    // Accounting of the current exchange (see `HTTPSession+Accounting`).
+    /// Between the request head and the decision of its answer.
+    var exchangeOpen = false
+    var exchangeStartedAt: UInt64 = 0
+    /// When the latest backend attempt began (picked; connect or idle connection taken).
+    var upstreamStartedAt: UInt64 = 0
+    /// The stable id of the backend of the latest attempt, or -1.
+    var exchangeBackendID = -1
+    /// Bytes of the request read from the client (head and body), of the answer queued for it.
+    var requestBytes = 0
+    var responseBytes = 0
+
     var lastActivity: UInt64 = 0
     var headStarted: UInt64 = 0
     /// The earliest deadline this session has an entry for in the loop's timer heap.
@@ -243,6 +255,7 @@ final class HTTPSession {
                 // A connect that times out sent nothing: try another backend.
                 upstreamFailed()
             } else {
+                upstreamError(.timeout)
                 respond(504)
             }
         case .tunnel, .closing, .lingering:
@@ -342,7 +355,7 @@ final class HTTPSession {
         dropUpstream()
         state = .closed
         worker.close(fd)
-        worker.connectionClosed()
+        worker.connectionClosed(listener)
     }
 
     /// The stop deadline passed: an exchange or tunnel still running is cut (RST); a connection
@@ -358,11 +371,16 @@ final class HTTPSession {
     /// Cuts the connection short (RST), as when a response can no longer be completed.
     func abort() {
         guard state != .closed else { return }
+        // Cut short: the status is the answer's if it had begun; 499 (nginx's "client closed
+        // request") when the client left first, as it does for most cuts before an answer.
+        if state == .exchanging {
+            if responseStarted { endExchange(status: response.status, answeredBy: .cutShort) } else { endExchange(status: 499, answeredBy: .proxy) }
+        }
         releaseInFlight()
         dropUpstream()
         state = .closed
         worker.close(fd, reset: true)
-        worker.connectionClosed()
+        worker.connectionClosed(listener)
     }
 
     /// Answers with the proxy's own short response and closes. Once the upstream's response has
@@ -373,9 +391,14 @@ final class HTTPSession {
             return
         }
         dropUpstream()
-        if status >= 500 { worker.counters.proxyErrors5xx &+= 1 } else { worker.counters.proxyErrors4xx &+= 1 }
         clientOut.clear()
         writeErrorResponse(status: status, into: &clientOut)
+        responseBytes = clientOut.readableCount
+        if state == .readingHead {
+            answeredBeforeExchange(status: status)
+        } else {
+            endExchange(status: status, answeredBy: .proxy)
+        }
         state = .closing
         lastActivity = now
     }

@@ -29,7 +29,7 @@ struct InFlightClaim {
 
 extension Worker {
     /// A new non-blocking connection to a backend, registered for `owner`; nil when it failed at
-    /// once (refused on loopback is immediate), counted as a connect failure.
+    /// once (refused on loopback is immediate): the caller counts the connect failure.
     func openUpstream(to address: SocketAddress, as owner: FDOwner) -> (fd: Int32, generation: UInt32, connected: Bool)? {
         do {
             let (fd, connected) = try Socket.connect(to: address)
@@ -40,7 +40,6 @@ extension Worker {
             }
             return (fd, generation, connected)
         } catch {
-            counters.upstreamConnectFailures &+= 1
             return nil
         }
     }

@@ -17,15 +17,26 @@ public final class RoutingTable: Sendable {
         self.settings = settings
     }
 
+    /// How many route, pool and backend metric ids the workers' series need room for.
+    var metricsWidth: (routes: Int, pools: Int, backends: Int) {
+        ((routes.map(\.metricsID).max() ?? -1) + 1,
+         (pools.map(\.metricsID).max() ?? -1) + 1,
+         (pools.flatMap(\.backends).map(\.id).max() ?? -1) + 1)
+    }
+
     public struct Route: Sendable {
         public var name: String
         /// Indices into `pools`, with the split weight of each.
         public var pools: [(index: Int, weight: Int)]
         public var sticky: StickyRule?
         public var override: OverrideRule?
+        /// Stable across reloads for the route's name: the workers' series are indexed by it.
+        public var metricsID: Int
 
-        public init(name: String, pools: [(index: Int, weight: Int)], sticky: StickyRule? = nil, override: OverrideRule? = nil) {
+        public init(name: String, pools: [(index: Int, weight: Int)], sticky: StickyRule? = nil, override: OverrideRule? = nil,
+                    metricsID: Int = 0) {
             self.name = name
+            self.metricsID = metricsID
             self.pools = pools
             self.sticky = sticky
             self.override = override
@@ -68,9 +79,15 @@ public final class RoutingTable: Sendable {
         public var backends: [Backend]
         /// The name as bytes, for a Host field the proxy must supply (no String work per request).
         public let hostBytes: [UInt8]
+        /// Stable across reloads for the pool's name: the workers' series are indexed by it.
+        public var metricsID: Int
+        /// `passive.consecutive_failures`: a worker that sees this many failures in a row on one
+        /// backend asks the control plane to eject it. nil: no passive health.
+        public var ejectAfterFailures: Int?
 
-        public init(name: String, balance: BalancerKind = .roundRobin, backends: [Backend]) {
+        public init(name: String, balance: BalancerKind = .roundRobin, backends: [Backend], metricsID: Int = 0) {
             self.name = name
+            self.metricsID = metricsID
             self.balance = balance
             self.backends = backends
             self.hostBytes = Array(name.utf8)
@@ -123,9 +140,12 @@ public struct ListenerSpec: Sendable {
     public var kind: Kind
     public var routeName: String
     public var forwardedProto: ForwardedProto
+    /// Stable across reloads for the listener's name: the workers' connection series use it.
+    public var metricsID: Int
 
-    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http) {
+    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http, metricsID: Int = 0) {
         self.name = name
+        self.metricsID = metricsID
         self.kind = kind
         self.routeName = routeName
         self.forwardedProto = forwardedProto

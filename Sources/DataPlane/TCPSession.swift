@@ -1,5 +1,6 @@
 import Balancer
 import EventLoop
+import Metrics
 
 /// One client connection on a `protocol: tcp` listener: bytes relayed both ways to one backend
 /// through kernel pipes with splice(2), so payload never enters user space. Each direction's EOF
@@ -76,7 +77,10 @@ final class TCPSession {
             attempts += 1
             releaseInFlight()
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
-            guard let opened = worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) else { continue }
+            guard let opened = worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) else {
+                worker.upstreamError(.connect, backendID: pool.backends[backend].id, pool: poolIndex, routing: routing)
+                continue
+            }
             upstreamFD = opened.fd
             upstreamConnected = opened.connected
             upstreamWritable = opened.connected
@@ -95,6 +99,7 @@ final class TCPSession {
             if !upstreamConnected {
                 guard events.writable || events.hangup else { return }
                 if Socket.pendingError(upstreamFD) != 0 {
+                    if let claim { worker.upstreamError(.connect, backendID: claim.id, pool: poolIndex, routing: routing) }
                     // Nothing was relayed yet: another backend may take it.
                     worker.close(upstreamFD, reset: true)
                     upstreamFD = -1
@@ -223,6 +228,6 @@ final class TCPSession {
         }
         if upstreamFD >= 0 { worker.close(upstreamFD, reset: reset) }
         worker.close(clientFD, reset: reset)
-        worker.connectionClosed()
+        worker.connectionClosed(listener)
     }
 }

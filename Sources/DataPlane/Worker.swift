@@ -73,8 +73,14 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var upstreamConnectionsByID: [Int32] = []
     /// Backends the latest reload removed, by id: their connections are not pooled again.
     var removedBackends: [Bool] = []
-    /// Written by this worker's thread only; read by others only after the thread has ended.
-    public internal(set) var counters = WorkerCounters()
+    /// The request-path series, written by this worker's thread only; a scrape gets a copy
+    /// (other threads read it directly only after the thread has ended).
+    public internal(set) var metrics = WorkerMetrics()
+    /// Passive health: failures in a row per backend id (see `Worker+Metrics`).
+    var failureStreaks: [Int32] = []
+    /// Called on this worker's thread when a backend has failed `passive.consecutive_failures`
+    /// exchanges in a row here. Set before the thread starts.
+    public var backendFailing: (@Sendable (_ backendID: Int) -> Void)?
     private var acceptPaused = false
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
@@ -95,6 +101,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         loop = try EventLoop(mailboxFD: mailbox.eventFD)
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
         growGauges(for: table)
+        reserveMetrics(for: table)
     }
 
     /// Makes room in the per-backend-id gauges for every backend of `table`.
@@ -225,6 +232,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 applied()
             case .listen(let fd, let spec):
                 let listener = Listener(fd: fd, spec: spec)
+                reserveMetrics(forListener: spec)
                 listener.routeIndex = routing.routeIndex(named: spec.routeName)
                 listeners.append(listener)
                 _ = register(fd, as: .listener(listener))
@@ -232,7 +240,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 if routing.table.generation == generation { routing.setEffectiveWeights(weights) }
             case .report(let reply):
                 reply(WorkerReport(inFlight: inFlightByID, connections: upstreamConnectionsByID,
-                                   activeConnections: activeConnections, counters: counters))
+                                   activeConnections: activeConnections, metrics: metrics))
             case .setSplit(let generation, let route, let weights):
                 if routing.table.generation == generation, let r = routing.routeIndex(named: route) {
                     routing.setSplitWeights(route: r, weights)
@@ -261,6 +269,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         let previous = routing.table
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
         growGauges(for: table)
+        reserveMetrics(for: table)
         drainRemovedBackends(previous: previous, next: table)
         for listener in listeners { listener.routeIndex = routing.routeIndex(named: listener.spec.routeName) }
     }
@@ -282,7 +291,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             }
             Socket.setNoDelay(accepted.fd)
             activeConnections += 1
-            counters.connectionsAccepted &+= 1
+            metrics.connectionOpened(listener: listener.spec.metricsID)
             switch listener.spec.kind {
             case .http:
                 let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener)
@@ -306,8 +315,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     /// A client connection ended: one more may be accepted.
-    func connectionClosed() {
+    func connectionClosed(_ listener: Listener) {
         activeConnections -= 1
+        metrics.connectionClosed(listener: listener.spec.metricsID)
         if acceptPaused && stopDeadline == nil {
             acceptPaused = false
             for listener in listeners { acceptAll(listener) }

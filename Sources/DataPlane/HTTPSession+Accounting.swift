@@ -1,0 +1,40 @@
+import EventLoop
+import Metrics
+
+/// The facts of the current exchange that metrics, passive health and the access log read when
+/// its answer is decided: counted once per request, at `endExchange`.
+extension HTTPSession {
+    func beginExchangeAccounting(headLength: Int) {
+        exchangeOpen = true
+        exchangeStartedAt = now
+        upstreamStartedAt = 0
+        exchangeBackendID = -1
+        requestBytes = headLength
+        responseBytes = 0
+    }
+
+    /// The answer to the current request is decided: sent whole, cut short, or the proxy's own.
+    func endExchange(status: Int, answeredBy source: AnswerSource) {
+        guard exchangeOpen else { return }
+        exchangeOpen = false
+        worker.exchangeEnded(self, status: status, answeredBy: source)
+    }
+
+    /// A request the proxy answered before routing it (malformed, over a limit, too slow to
+    /// arrive): counted under the listener's route, with no pool.
+    func answeredBeforeExchange(status: Int) {
+        routing = worker.routing
+        routeIndex = listener.routeIndex ?? -1
+        poolIndex = -1
+        let started = headStarted
+        beginExchangeAccounting(headLength: clientIn.readableCount)
+        if started != 0 { exchangeStartedAt = started }
+        endExchange(status: status, answeredBy: .proxy)
+    }
+
+    /// The backend of the current attempt failed it.
+    func upstreamError(_ kind: UpstreamErrorKind) {
+        guard exchangeBackendID >= 0 else { return }
+        worker.upstreamError(kind, backendID: exchangeBackendID, pool: poolIndex, routing: routing)
+    }
+}
