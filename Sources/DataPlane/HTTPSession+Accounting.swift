@@ -27,7 +27,9 @@ extension HTTPSession {
         routeIndex = listener.routeIndex ?? -1
         poolIndex = -1
         let started = headStarted
+        let answer = responseBytes  // the proxy's answer, already queued by `respond`
         beginExchangeAccounting(headLength: clientIn.readableCount)
+        responseBytes = answer
         if started != 0 { exchangeStartedAt = started }
         endExchange(status: status, answeredBy: .proxy)
     }

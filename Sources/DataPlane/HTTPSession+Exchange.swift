@@ -9,6 +9,7 @@ import Metrics
 extension HTTPSession {
     func startExchange() {
         let headLength = request.headLength
+        captureForAccessLog()
         headStarted = 0
         closeAfterExchange = request.wantsClose || shutdownPending
         switch request.framing {

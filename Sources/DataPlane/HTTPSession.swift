@@ -80,6 +80,8 @@ final class HTTPSession {
     /// Bytes of the request read from the client (head and body), of the answer queued for it.
     var requestBytes = 0
     var responseBytes = 0
+    /// The request's method and target, for the access log (see `Worker+AccessLog`).
+    var accessLogCapture: AccessLogCapture
 
     var lastActivity: UInt64 = 0
     var headStarted: UInt64 = 0
@@ -102,6 +104,7 @@ final class HTTPSession {
         clientIn = ByteBuffer(pool: worker.bufferPool)
         clientOut = ByteBuffer(pool: worker.bufferPool)
         upstreamOut = ByteBuffer(pool: worker.bufferPool)
+        accessLogCapture = AccessLogCapture(pool: worker.bufferPool)
     }
 
     var settings: ProxySettings { worker.settings }

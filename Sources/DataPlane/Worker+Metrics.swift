@@ -33,6 +33,7 @@ extension Worker {
     /// answers carry its label; the proxy's (a 502 after it failed) count under the pool, and the
     /// failure itself under `cutover_upstream_errors_total`.
     func exchangeEnded(_ session: HTTPSession, status: Int, answeredBy source: AnswerSource) {
+        if let accessLog { logExchange(session, status: status, to: accessLog) }
         let routing = session.routing
         guard session.routeIndex >= 0, session.routeIndex < routing.table.routes.count else { return }
         let route = routing.table.routes[session.routeIndex].metricsID
