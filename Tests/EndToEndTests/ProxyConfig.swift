@@ -21,6 +21,8 @@ struct ProxyConfig {
     var admin: (port: UInt16, token: String?)?
     /// Data-plane threads (`workers:`).
     var workers = 1
+    /// `access_log:` as written (`stdout`, a path); none when nil.
+    var accessLog: String?
     /// Extra YAML lines in a route's section after its `pools:` line, by route name, written
     /// without the section's indentation (e.g. `sticky: { cookie: cutover_pool }`).
     var routeLines: [String: [String]] = [:]
@@ -57,6 +59,12 @@ struct ProxyConfig {
     func withAdmin(port: UInt16, token: String? = nil) -> ProxyConfig {
         var copy = self
         copy.admin = (port, token)
+        return copy
+    }
+
+    func with(accessLog value: String?) -> ProxyConfig {
+        var copy = self
+        copy.accessLog = value
         return copy
     }
 
@@ -110,6 +118,7 @@ struct ProxyConfig {
             lines.append("limits:")
             lines += limits.map { "  \($0.key): \($0.value)" }
         }
+        if let accessLog { lines.append("access_log: \(accessLog)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }
