@@ -157,7 +157,7 @@ public final class Proxy: @unchecked Sendable {
         var changes: [String] = []
         if case .success = result {
             changes = describeChanges(from: before, to: config)
-            for change in changes { log.info("  changed: \(change)") }
+            for change in changes { log.info("changed: \(change)") }
             if let admin, config.admin?.listen != admin.listen {
                 log.warning("admin API stays on \(admin.listen) until restart")
             }
