@@ -34,7 +34,8 @@ extension Worker {
         }
         let end = loop.now
         let started = session.exchangeStartedAt
-        let wallStart = WallClockText.nowNanoseconds() &- Int64(clamping: MonotonicClock.now() &- started)
+        let monotonicNow = MonotonicClock.now()
+        let wallStart = WallClockText.nowNanoseconds() &- Int64(clamping: monotonicNow > started ? monotonicNow - started : 0)
         accessLog.record(AccessLogEntry(
             wallStart: wallStart, client: session.peer,
             method: session.accessLogCapture.method, target: session.accessLogCapture.target,

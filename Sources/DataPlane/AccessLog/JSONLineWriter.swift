@@ -8,10 +8,11 @@ struct JSONLineWriter {
     private(set) var count = 0
     private(set) var overflowed = false
 
+    /// `buffer` is allocated scratch space: never empty (an empty one is a bug, and traps).
     init(_ buffer: UnsafeMutableRawBufferPointer) {
-        // A scratch buffer is never empty; a nil base would only mean a zero capacity.
-        base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 0x10)!
-        capacity = buffer.baseAddress == nil ? 0 : buffer.count
+        guard let start = buffer.baseAddress else { preconditionFailure("JSONLineWriter needs allocated space") }
+        base = start
+        capacity = buffer.count
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
