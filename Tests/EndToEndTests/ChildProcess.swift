@@ -11,7 +11,9 @@ final class ChildProcess: @unchecked Sendable {
     private let stdin = Pipe()
     let label: String
 
-    init(_ executable: URL, _ arguments: [String], label: String, in directory: URL) throws {
+    /// `environment` adds to (or overrides) the test process's own.
+    init(_ executable: URL, _ arguments: [String], label: String, in directory: URL,
+         environment: [String: String] = [:]) throws {
         self.label = label
         let tag = "\(label)-\(UUID().uuidString.prefix(8))"
         stdoutURL = directory.appendingPathComponent("\(tag).out")
@@ -22,6 +24,9 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardInput = stdin
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
