@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLinux"]),
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "EventLoop"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop",

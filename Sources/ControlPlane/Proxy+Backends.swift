@@ -114,7 +114,9 @@ extension Proxy {
             backendTimer = timer
             return timer
         }()
-        timer.schedule(deadline: .now() + .nanoseconds(Int(min(due &- now, UInt64(Int.max)))))
+        // `due` may be past (an ejection that ended before this `now`): fire at once then; a
+        // wrapped `due &- now` would put the timer off for ever.
+        timer.schedule(deadline: .now() + .nanoseconds(Int(min(due > now ? due &- now : 0, UInt64(Int.max)))))
     }
 
     private func backendStep() {

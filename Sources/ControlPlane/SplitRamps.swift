@@ -29,6 +29,16 @@ struct SplitRamps {
         var nextRamps: [String: SplitRamp] = [:]
         for route in next.routes {
             let target = route.pools.map(\.weight)
+            // Neither the split nor the ramp changed: the ramp under way keeps its schedule.
+            // Restarting it from here would re-time it, and reloads more frequent than its steps
+            // would hold it where it is.
+            if let running = ramps[route.name], running.to == target,
+               running.duration == UInt64(max(0, route.ramp.nanoseconds)),
+               poolNames[route.name] == route.pools.map(\.name) {
+                nextRamps[route.name] = running
+                nextEffective[route.name] = running.weights(at: now)
+                continue
+            }
             // Pools are matched by name: one added by this reload starts from 0.
             let current: [Int]? = effective[route.name].flatMap { weights in
                 guard let old = poolNames[route.name] else { return nil }

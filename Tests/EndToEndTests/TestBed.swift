@@ -27,6 +27,13 @@ final class TestBed: @unchecked Sendable {
         return backend
     }
 
+    /// A backend that answers every request with `status`.
+    func failingBackend(_ name: String, status: Int) async throws -> Backend {
+        let backend = try await Backend.start(name: name, mode: .failing(status: status), in: directory)
+        track(backend.child)
+        return backend
+    }
+
     func tcpEchoBackend(_ name: String) async throws -> Backend {
         let backend = try await Backend.start(name: name, mode: .tcpEcho, in: directory)
         track(backend.child)

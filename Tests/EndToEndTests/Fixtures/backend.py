@@ -4,6 +4,7 @@ byte on the wire is under the test's control.
 
     backend.py --name NAME [--port PORT]            HTTP/1.1 backend
     backend.py --name NAME [--port PORT] --tcp-echo raw echo; on client EOF sends "BYE", half-closes
+    backend.py --name NAME --fail-with STATUS  answers every request but /count with STATUS
 
 It binds 127.0.0.1:PORT (0 = any free port) and prints "READY <port>" on stdout once listening.
 It exits when its stdin reaches EOF, so it never outlives the test process that started it.
@@ -16,7 +17,7 @@ HTTP endpoints (any method):
   /big?bytes=N      N bytes (Content-Length), written in 64 KiB pieces, byte i = i % 251
   /slow?ms=M        waits M ms, then 200 "slow"
   /close            200 without Content-Length; the close ends the body
-  /status?code=C    status C with no body (204, 304)
+  /status?code=C    status C with no body (Content-Length: 0, but none for 204 and 304)
   /garbage          answers bytes that are not HTTP, then closes
   /drop             closes the connection without answering
   /count            JSON {"heads": H, "complete": C}: request heads received, and requests whose
@@ -37,6 +38,7 @@ import time
 from urllib.parse import urlsplit, parse_qs
 
 NAME = "backend"
+FAIL_STATUS = None
 LOCK = threading.Lock()
 COUNTS = {"heads": 0, "complete": 0, "connections": 0}
 
@@ -162,6 +164,10 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         keep_alive = version == "HTTP/1.1" and "close" not in (header(headers, "connection") or "").lower()
         head_only = method == "HEAD"
 
+        if FAIL_STATUS is not None and path != "/count":
+            self.respond(FAIL_STATUS, "Failing", (NAME + " failing").encode(), [], head_only)
+            return keep_alive
+
         if path == "/count":
             with LOCK:
                 body = json.dumps({"heads": COUNTS["heads"], "complete": COUNTS["complete"]}).encode()
@@ -235,7 +241,7 @@ class HTTPHandler(socketserver.StreamRequestHandler):
             code = int(query.get("code", "204"))
             extra = [("ETag", '"v1"')] if code == 304 else []
             reason = {204: "No Content", 304: "Not Modified"}.get(code, "Status")
-            self.respond(code, reason, extra=extra, head_only=True, length=False)
+            self.respond(code, reason, extra=extra, head_only=True, length=code not in (204, 304))
         else:
             self.respond(404, "Not Found", b"not found\n", [], head_only)
         return keep_alive
@@ -277,13 +283,15 @@ def watch_parent():
 
 
 def main():
-    global NAME
+    global NAME, FAIL_STATUS
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tcp-echo", action="store_true")
+    parser.add_argument("--fail-with", type=int)
     args = parser.parse_args()
     NAME = args.name
+    FAIL_STATUS = args.fail_with
     server = Server(("127.0.0.1", args.port), EchoHandler if args.tcp_echo else HTTPHandler)
     threading.Thread(target=watch_parent, daemon=True).start()
     print("READY %d" % server.server_address[1], flush=True)
