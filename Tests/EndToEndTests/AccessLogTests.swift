@@ -40,13 +40,11 @@ import Testing
             }
         }
 
+        /// A counter of `/metrics`, read through promtool and the Python client's parser.
         func metric(_ name: String) async throws -> Int {
-            let client = try RawClient(port: adminPort)
-            try client.send("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
-            let text = try await client.readResponse().bodyText
-            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + " ") }),
-                  let value = Int(line.split(separator: " ")[1]) else { throw ChildFailure("no \(name) in /metrics") }
-            return value
+            let scrape = try await MetricsScrape.fetch(adminPort: adminPort, in: bed.directory)
+            guard let value = scrape.value(name) else { throw ChildFailure("no \(name) in /metrics") }
+            return Int(value)
         }
     }
 
