@@ -68,6 +68,13 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var family: Int32 { Int32(storage.ss_family) }
 
+    /// An IPv4 address in host byte order (0 for other families): for formatting it without
+    /// inet_ntop, which goes through printf.
+    public var ipv4: UInt32 {
+        guard family == AF_INET else { return 0 }
+        return withUnsafeBytes(of: storage) { UInt32(bigEndian: $0.load(as: sockaddr_in.self).sin_addr.s_addr) }
+    }
+
     public var port: UInt16 {
         withUnsafeBytes(of: storage) { raw in
             family == AF_INET6

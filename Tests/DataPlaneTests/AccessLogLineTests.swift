@@ -53,6 +53,14 @@ import Testing
         #expect(points == input)
     }
 
+    @Test(arguments: ["0.0.0.0", "255.255.255.255", "10.0.100.9", "192.168.1.10", "127.0.0.1", "::1", "2001:db8::42"])
+    func clientHostsAreWrittenAsInetNtopWould(_ host: String) throws {
+        let address = try #require(SocketAddress.resolve(host: host, port: 1))
+        let text = written { w in w.host(address) }
+        #expect(String(decoding: text.text, as: UTF8.self) == address.ipString)
+        #expect(address.ipString == host)
+    }
+
     @Test func integersAndSeconds() {
         let text = written { w in
             for value: UInt64 in [0, 9, 10, 1234567, .max] {

@@ -31,7 +31,7 @@ struct AccessLogEntry {
         line.raw("{\"time\":\"")
         line.reserve(exactly: WallClockText.length) { clock.write(nanoseconds: wallStart, into: $0) }
         line.raw("\",\"client\":\"")
-        line.reserve(upTo: 48) { client.writeIP(into: UnsafeMutableRawBufferPointer(start: $0, count: 48)) }
+        line.host(client)
         line.raw("\",\"client_port\":")
         line.integer(UInt64(client.port))
         line.raw(",\"method\":")

@@ -1,3 +1,6 @@
+import EventLoop
+import Glibc
+
 /// Writes one JSON line into a fixed buffer, without allocating: the data plane formats each
 /// access-log line into its worker's scratch space with this, then copies it to the ring whole.
 /// A line that would not fit sets `overflowed` and is dropped by the caller (the scratch space
@@ -41,12 +44,6 @@ struct JSONLineWriter {
 
     mutating func null() { raw("null") }
 
-    /// Lets `body` write at most `maximum` bytes in place and keeps as many as it returns.
-    mutating func reserve(upTo maximum: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
-        guard room(maximum) else { return }
-        count += min(maximum, max(0, body(base + count)))
-    }
-
     /// Lets `body` write exactly `exactly` bytes in place.
     mutating func reserve(exactly: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
         guard room(exactly) else { return }
@@ -64,14 +61,20 @@ struct JSONLineWriter {
         count += 1
         var i = 0
         while i < bytes.count {
+            // A run of printable ASCII that needs no escaping goes in one copy.
+            var end = i
+            while end < bytes.count, case let b = bytes[end], b >= 0x20, b < 0x7F, b != 0x22, b != 0x5C { end += 1 }
+            if end > i {
+                (base + count).copyMemory(from: bytes.baseAddress! + i, byteCount: end - i)
+                count += end - i
+                i = end
+                continue
+            }
             let b = bytes[i]
-            if b >= 0x20 && b < 0x7F {
-                if b == 0x22 || b == 0x5C {
-                    out[count] = 0x5C
-                    count += 1
-                }
-                out[count] = b
-                count += 1
+            if b == 0x22 || b == 0x5C {
+                out[count] = 0x5C
+                out[count + 1] = b
+                count += 2
                 i += 1
             } else if b >= 0x80, case let n = utf8SequenceLength(bytes, at: i), n > 0 {
                 for k in 0..<n { out[count + k] = bytes[i + k] }
@@ -103,37 +106,69 @@ struct JSONLineWriter {
         count += 6
     }
 
-    /// A non-negative integer in decimal.
+    /// A non-negative integer in decimal. Digits come from divisions by the constant 10, which
+    /// compile to multiplications (a division by a variable power of ten costs far more).
     mutating func integer(_ value: UInt64) {
-        var digits = 1
-        var scale: UInt64 = 1
-        while value / scale >= 10 {
-            scale *= 10
-            digits += 1
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        let n = withUnsafeMutableBytes(of: &digits) { scratch -> Int in
+            var v = value
+            var i = scratch.count
+            repeat {
+                i -= 1
+                scratch[i] = UInt8(truncatingIfNeeded: 0x30 &+ v % 10)
+                v /= 10
+            } while v > 0
+            guard room(scratch.count - i) else { return 0 }
+            (base + count).copyMemory(from: scratch.baseAddress! + i, byteCount: scratch.count - i)
+            return scratch.count - i
         }
-        guard room(digits) else { return }
-        let out = base.assumingMemoryBound(to: UInt8.self)
-        for k in 0..<digits {
-            out[count + k] = UInt8(truncatingIfNeeded: 0x30 &+ (value / scale) % 10)
-            scale /= 10
-        }
-        count += digits
+        count += n
     }
 
     /// Nanoseconds as seconds with six decimals (microseconds): `0.000412`, `12.500000`.
     mutating func seconds(nanoseconds: UInt64) {
         let micros = (nanoseconds + 500) / 1000
         integer(micros / 1_000_000)
-        raw(".")
-        let fraction = micros % 1_000_000
-        var divisor: UInt64 = 100_000
-        guard room(6) else { return }
+        guard room(7) else { return }
         let out = base.assumingMemoryBound(to: UInt8.self)
-        for k in 0..<6 {
-            out[count + k] = UInt8(truncatingIfNeeded: 0x30 &+ (fraction / divisor) % 10)
-            divisor /= 10
+        out[count] = 0x2E  // .
+        var fraction = micros % 1_000_000
+        for k in stride(from: 6, through: 1, by: -1) {
+            out[count + k] = UInt8(truncatingIfNeeded: 0x30 &+ fraction % 10)
+            fraction /= 10
         }
-        count += 6
+        count += 7
+    }
+
+    /// A client address's numeric host: IPv4 formatted here (inet_ntop goes through printf,
+    /// most of a line's cost), IPv6 by inet_ntop.
+    mutating func host(_ address: SocketAddress) {
+        guard room(48) else { return }
+        if address.family == AF_INET {
+            let ip = address.ipv4
+            for shift in stride(from: 24, through: 0, by: -8) {
+                var octet = UInt8(truncatingIfNeeded: ip >> UInt32(shift))
+                let out = base.assumingMemoryBound(to: UInt8.self)
+                if octet >= 100 {
+                    out[count] = 0x30 &+ octet / 100
+                    count += 1
+                    octet %= 100
+                    out[count] = 0x30 &+ octet / 10
+                    count += 1
+                } else if octet >= 10 {
+                    out[count] = 0x30 &+ octet / 10
+                    count += 1
+                }
+                out[count] = 0x30 &+ octet % 10
+                count += 1
+                if shift > 0 {
+                    out[count] = 0x2E
+                    count += 1
+                }
+            }
+        } else {
+            count += address.writeIP(into: UnsafeMutableRawBufferPointer(start: base + count, count: 48))
+        }
     }
 }
 
