@@ -45,7 +45,10 @@ struct BackendBook {
         if pool.healthCheck != nil, !(health[identity] ?? .checking).isUsable { return 0 }
         if isEjected(identity, now: now) { return 0 }
         let slowStart = pool.slowStart.nanoseconds
-        if slowStart > 0, let began = slowStartBegan[identity] {
+        var began = slowStartBegan[identity]
+        // An ejection over but not yet ended by the timer: its slow start began when it ended.
+        if let ended = ejectedUntil[identity] { began = max(began ?? ended, ended) }
+        if slowStart > 0, let began {
             return SlowStart(duration: UInt64(slowStart)).effectiveWeight(weight: weight, startedAt: began, now: now)
         }
         return SlowStart.fullWeight(weight)
