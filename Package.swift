@@ -45,11 +45,15 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: strict),
 
+        // Certificates made by tests with the `openssl` command (no key lives in the repository).
+        .target(name: "TestCertificates", path: "Tests/TestCertificates"),
+
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "TestCertificates"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLinux"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop"]),
-        .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestCertificates"], resources: [.copy("Fixtures")]),
     ]
 )
