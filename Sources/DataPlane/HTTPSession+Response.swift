@@ -103,8 +103,7 @@ extension HTTPSession {
         let before = clientOut.readableCount
         var limit = Int.max
         if case .remaining(let left) = responseBody, left < UInt64(Int.max) { limit = Int(left) }
-        let outcome = readOnce(u.fd, into: &clientOut, readable: &u.readable, sawHangup: u.sawHangup,
-                               minimum: 16384, limit: limit)
+        let outcome = u.read(into: &clientOut, minimum: 16384, limit: limit)
         if outcome == .data, case .remaining(let left) = responseBody {
             let n = UInt64(clientOut.readableCount - before)
             responseBody = .remaining(left - n)

@@ -1,5 +1,6 @@
 import Balancer
 import EventLoop
+import TLS
 
 /// Everything a worker needs to route, as one immutable snapshot. The control plane builds a new
 /// one per config generation and posts it to every worker; a worker swaps its reference between
@@ -68,6 +69,8 @@ public final class RoutingTable: Sendable {
         public var backends: [Backend]
         /// The name as bytes, for a Host field the proxy must supply (no String work per request).
         public let hostBytes: [UInt8]
+        /// `tls:` — connections to this pool's backends speak TLS.
+        public var tls: UpstreamTLS?
 
         public init(name: String, balance: BalancerKind = .roundRobin, backends: [Backend]) {
             self.name = name
@@ -88,6 +91,9 @@ public final class RoutingTable: Sendable {
         /// weight × SlowStart.weightScale × slow-start factor × usable (health, drain), as the
         /// control plane computed it when it built this snapshot; updated by `.setWeights`.
         public var effectiveWeight: Int
+        /// In a pool with TLS: the name sent as SNI and verified (the pool's `sni`, else the
+        /// backend's host as written).
+        public var serverName = ""
 
         public init(id: Int, address: SocketAddress, label: String, weight: Int, effectiveWeight: Int) {
             self.id = id
@@ -123,12 +129,31 @@ public struct ListenerSpec: Sendable {
     public var kind: Kind
     public var routeName: String
     public var forwardedProto: ForwardedProto
+    /// TLS termination: new connections handshake with this context (a reload may hand a kept
+    /// listener a new one; connections already made keep theirs).
+    public var tls: TLSServerContext?
 
-    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http) {
+    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http,
+                tls: TLSServerContext? = nil) {
         self.name = name
         self.kind = kind
         self.routeName = routeName
-        self.forwardedProto = forwardedProto
+        self.forwardedProto = tls == nil ? forwardedProto : .https
+        self.tls = tls
+    }
+}
+
+/// TLS towards a pool's backends: the client context and the profile number that keeps idle
+/// connections of different TLS settings (or none) apart in the idle pool.
+public final class UpstreamTLS: Sendable {
+    public let context: TLSClientContext
+    /// Above 0; the control plane gives equal settings the same number across reloads, so idle
+    /// connections stay reusable after a reload.
+    public let profile: Int
+
+    public init(context: TLSClientContext, profile: Int) {
+        self.context = context
+        self.profile = profile
     }
 }
 
