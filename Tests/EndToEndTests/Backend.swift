@@ -7,7 +7,11 @@ final class Backend: @unchecked Sendable {
     let port: UInt16
     let child: ChildProcess
 
-    enum Mode { case http, tcpEcho }
+    enum Mode {
+        case http, tcpEcho
+        /// HTTP over TLS with this certificate and key.
+        case https(cert: String, key: String)
+    }
 
     private init(name: String, port: UInt16, child: ChildProcess) {
         self.name = name
@@ -26,7 +30,11 @@ final class Backend: @unchecked Sendable {
 
     static func start(name: String, mode: Mode = .http, in directory: URL) async throws -> Backend {
         var arguments = [try script.path, "--name", name]
-        if mode == .tcpEcho { arguments.append("--tcp-echo") }
+        switch mode {
+        case .http: break
+        case .tcpEcho: arguments.append("--tcp-echo")
+        case .https(let cert, let key): arguments += ["--tls-cert", cert, "--tls-key", key]
+        }
         let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments,
                                      label: "backend-\(name)", in: directory)
         var port: UInt16?
