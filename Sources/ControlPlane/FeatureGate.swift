@@ -18,9 +18,6 @@ public enum FeatureGate {
                 if let route = viaTCP.first {
                     errors.append(ConfigError(pool.location, "pool '\(pool.name)': tls towards backends is for http listeners, and route '\(route.name)' serves a tcp listener"))
                 }
-                if let check = pool.healthCheck, check.type == .http {
-                    errors.append(ConfigError(pool.location, "pool '\(pool.name)': http health checks are not made over TLS yet; use health_check type: tcp on a pool with tls"))
-                }
             }
             if pool.passive != nil {
                 warnings.append("pool '\(pool.name)': passive health is not active yet")

@@ -30,7 +30,7 @@ public final class Proxy: @unchecked Sendable {
     /// Every backend's id, health, slow start and drain (control queue only).
     var book = BackendBook()
     /// Certificates and TLS contexts of the config in force, and the session ticket keys.
-    private var tls = TLSBook()
+    var tls = TLSBook()
     var checker: HealthChecker?
     var backendTimer: (any DispatchSourceTimer)?
     /// The workers' mailboxes, fixed once started: the admin threads ask workers for gauges.

@@ -14,10 +14,10 @@ enum SnapshotBuilder {
                       now: UInt64) throws(ConfigError) -> RoutingTable {
         var poolIndex: [String: Int] = [:]
         var pools: [RoutingTable.Pool] = []
-        var upstreamTLS: [UpstreamTLS] = []
+        var upstreamTLS: [String: UpstreamTLS] = [:]
         for pool in config.pools {
             let poolTLS = try tls.upstream(for: pool)
-            if let poolTLS { upstreamTLS.append(poolTLS) }
+            upstreamTLS[pool.name] = poolTLS
             var backends: [RoutingTable.Backend] = []
             for backend in pool.backends {
                 guard let address = SocketAddress.resolve(host: backend.address.host, port: backend.address.port) else {
@@ -60,7 +60,7 @@ enum SnapshotBuilder {
             }
             routes.append(.init(name: route.name, pools: split, sticky: sticky, override: override))
         }
-        tls.dropUnusedClients(keeping: upstreamTLS)
+        tls.finishBuild(pools: upstreamTLS)
         return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))
     }
 

@@ -16,6 +16,8 @@ struct TLSBook {
     private var clients: [ClientKey: TLSClientContext] = [:]
     /// Idle-pool profiles by every setting that makes a connection reusable or not.
     private var profiles: [ProfileKey: Int] = [:]
+    /// The client context of each pool with `tls:` in the last snapshot built (health checks use it).
+    private(set) var poolContexts: [String: TLSClientContext] = [:]
 
     private struct ClientKey: Hashable {
         var verify: Bool
@@ -83,10 +85,12 @@ struct TLSBook {
         return UpstreamTLS(context: context, profile: profile)
     }
 
-    /// Forgets client contexts no pool of `config` uses any more (profile numbers are kept: they
-    /// are small, and a setting that comes back gets its old number).
-    mutating func dropUnusedClients(keeping used: [UpstreamTLS]) {
-        clients = clients.filter { _, context in used.contains { $0.context === context } }
+    /// Records the pools' TLS of the snapshot just built and forgets client contexts no pool uses
+    /// any more (profile numbers are kept: they are small, and a setting that comes back gets its
+    /// old number).
+    mutating func finishBuild(pools: [String: UpstreamTLS]) {
+        poolContexts = pools.mapValues(\.context)
+        clients = clients.filter { _, context in pools.values.contains { $0.context === context } }
     }
 
     private mutating func keys() throws(TLSError) -> TicketKeys {

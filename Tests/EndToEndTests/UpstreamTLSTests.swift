@@ -97,6 +97,24 @@ import Testing
         try await terminal.waitFor("BOTH WAYS ENCRYPTED")
     }
 
+    @Test func httpHealthChecksSpeakTLSAndFailOnAnUntrustedCertificate() async throws {
+        let bed = try TestBed()
+        defer { bed.tearDown() }
+        let trusted = try TestSite.make(bed.certificates, "trusted", names: ["backend.test"])
+        let stranger = try TestSite.make(bed.certificates, "stranger", names: ["backend.test"])
+        let good = try await bed.tlsBackend("good", certificate: trusted.certificate)
+        let bad = try await bed.tlsBackend("bad", certificate: stranger.certificate)
+        let lines = ["tls: { ca: \"\(trusted.authority.certificateFile.path)\", sni: backend.test }"]
+            + BackendHealthTests.check(interval: "200ms", timeout: "500ms", rise: 1, fall: 1)
+        let s = try await LifecycleBed.start([(good.port, 1), (bad.port, 1)], poolLines: lines, in: bed)
+
+        try await waitUntil("the trusted backend passes its check over TLS, the other fails it") {
+            [try await s.state(good.port), try await s.state(bad.port)] == ["healthy", "unhealthy"]
+        }
+        let answers = try await curlSequence(port: s.port, count: 4, in: bed.directory)
+        #expect(answers.allSatisfy { $0.status == 200 && $0.backend == "good" }, "\(answers)")
+    }
+
     @Test func anUnreadableCAFileIsAConfigErrorNamingIt() async throws {
         let bed = try TestBed()
         defer { bed.tearDown() }
