@@ -247,7 +247,13 @@ final class HTTPSession {
         case .handshaking:
             closeClient()  // a stalled handshake costs its connection, nothing else
         case .readingHead:
-            if clientIn.isEmpty { closeClient() } else { respond(408) }
+            if clientIn.isEmpty {
+                // An idle keep-alive connection: over TLS it gets a close_notify (best effort).
+                if let secure { _ = secure.finishOutput(fd, writable: &clientWritable) }
+                closeClient()
+            } else {
+                respond(408)
+            }
         case .exchanging where now >= drainDeadline, .tunnel where now >= drainDeadline:
             abort()  // the deregistration delay is over: nothing may stay on the removed backend
         case .exchanging:

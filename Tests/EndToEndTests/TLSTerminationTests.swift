@@ -233,3 +233,20 @@ import Testing
         #expect(setup.proxy.child.isRunning)
     }
 }
+
+extension TLSTerminationTests {
+    @Test func anIdleTLSConnectionIsClosedWithACloseNotify() async throws {
+        let setup = try await Setup.start { $0.setting(timeout: "idle", "1s") }
+        defer { setup.bed.tearDown() }
+        let terminal = try TLSTerminal(port: setup.proxy.port, serverName: "site.test", trusting: setup.site.authority,
+                                       in: setup.bed.directory)
+        defer { terminal.close() }
+        terminal.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await terminal.waitFor("HTTP/1.1 200")
+        // s_client reports the peer's close_notify as "closed" and leaves.
+        try await waitUntil("the proxy closes the idle connection", timeout: .seconds(5)) { !terminal.child.isRunning }
+        #expect(terminal.child.stdoutText.contains("closed") || terminal.child.stderrText.contains("closed"),
+                "\(terminal.child.stdoutText)\(terminal.child.stderrText)")
+        #expect(!terminal.child.stderrText.contains("unexpected eof"), "\(terminal.child.stderrText)")
+    }
+}
