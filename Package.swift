@@ -49,7 +49,11 @@ let package = Package(
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
 
+        // Certificates made by tests with the `openssl` command (no key lives in the repository).
+        .target(name: "TestCertificates", path: "Tests/TestCertificates"),
+
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "TestCertificates"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
@@ -57,6 +61,6 @@ let package = Package(
         .testTarget(name: "DataPlaneTests", dependencies: ["DataPlane", "EventLoop"]),
         .testTarget(name: "ControlPlaneTests", dependencies: ["ControlPlane", "Config", "Balancer", "EventLoop",
                                                              .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EndToEndTests", dependencies: [], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestCertificates"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -61,6 +61,21 @@ public enum ListenerProtocol: String, Sendable, Hashable, CaseIterable {
 public struct CertificateConfig: Sendable, Hashable {
     public var cert: String
     public var key: String
+    /// Where the entry is written, for errors about its files (found only when they are loaded).
+    /// Not part of equality: moving text around is not a change.
+    public var location: SourceLocation
+
+    public init(cert: String, key: String, location: SourceLocation) {
+        self.cert = cert
+        self.key = key
+        self.location = location
+    }
+
+    public static func == (a: CertificateConfig, b: CertificateConfig) -> Bool { a.cert == b.cert && a.key == b.key }
+    public func hash(into h: inout Hasher) {
+        h.combine(cert)
+        h.combine(key)
+    }
 }
 
 public struct ListenerTLSConfig: Sendable, Hashable {
@@ -189,6 +204,24 @@ public struct UpstreamTLSConfig: Sendable, Hashable {
     public var verify: Bool
     public var ca: String?
     public var sni: String?
+    /// Where `tls:` is written, for errors about the `ca` file. Not part of equality.
+    public var location: SourceLocation
+
+    public init(verify: Bool, ca: String?, sni: String?, location: SourceLocation) {
+        self.verify = verify
+        self.ca = ca
+        self.sni = sni
+        self.location = location
+    }
+
+    public static func == (a: UpstreamTLSConfig, b: UpstreamTLSConfig) -> Bool {
+        a.verify == b.verify && a.ca == b.ca && a.sni == b.sni
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(verify)
+        h.combine(ca)
+        h.combine(sni)
+    }
 }
 
 public struct PoolConfig: Sendable, Hashable {

@@ -119,7 +119,7 @@ final class HealthLoop: EventLoopHandler {
     private func startProbe(_ slot: HealthSlot, now: UInt64) {
         slot.probeStarted = now
         slot.probeDeadline = HealthSchedule.deadline(started: now, timeout: slot.timeout, interval: slot.interval)
-        switch HealthProbe.start(to: slot.probeAddress, request: slot.request, selector: loop.selector,
+        switch HealthProbe.start(to: slot.probeAddress, request: slot.request, tls: slot.target.tls, selector: loop.selector,
                                  io: io, received: &slot.received) {
         case .running(let probe):
             slot.probe = probe

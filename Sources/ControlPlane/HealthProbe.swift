@@ -8,9 +8,11 @@ import HTTP1
 ///
 /// `tcp`: passed once the connect completes. `http`: the request is written, then bytes are read
 /// until a response head parses; the verdict is the status (1xx interim heads are skipped). The
-/// body is never read: the connection is closed as soon as the head is judged.
+/// body is never read: the connection is closed as soon as the head is judged. In a pool with
+/// `tls:`, an `http` check handshakes first (a backend whose certificate does not verify fails
+/// its check, as it fails its requests) and speaks through `ProbeTLS`.
 struct HealthProbe {
-    enum Phase: Equatable { case connecting, writing, reading }
+    enum Phase: Equatable { case connecting, handshaking, writing, reading }
 
     /// What a probe came to so far.
     enum Outcome: Equatable {
@@ -31,15 +33,18 @@ struct HealthProbe {
     let fd: Int32
     private(set) var phase: Phase
     private var written = 0
+    private let tlsSettings: HealthTLS?
+    private var tls: ProbeTLS?
 
-    private init(fd: Int32, phase: Phase) {
+    private init(fd: Int32, phase: Phase, tls: HealthTLS?) {
         self.fd = fd
         self.phase = phase
+        tlsSettings = tls
     }
 
     /// Opens the connection and registers it with `selector`. A connect that completes at once
     /// (possible on loopback) is driven forward immediately.
-    static func start(to address: SocketAddress, request: HealthRequest, selector: Selector,
+    static func start(to address: SocketAddress, request: HealthRequest, tls: HealthTLS? = nil, selector: Selector,
                       io: HealthProbeIO, received: inout [UInt8]) -> Start {
         let fd: Int32
         let connected: Bool
@@ -54,7 +59,7 @@ struct HealthProbe {
             Socket.close(fd)
             return .ended(.inconclusive)
         }
-        var probe = HealthProbe(fd: fd, phase: .connecting)
+        var probe = HealthProbe(fd: fd, phase: .connecting, tls: tls)
         guard connected else { return .running(probe) }
         let outcome = probe.connectionOpened(request: request, io: io, received: &received, readable: false)
         if outcome == .pending { return .running(probe) }
@@ -70,6 +75,8 @@ struct HealthProbe {
             guard events.writable else { return .pending }
             guard Socket.pendingError(fd) == 0 else { return .failed }
             return connectionOpened(request: request, io: io, received: &received, readable: events.readable)
+        case .handshaking:
+            return handshake(request: request, io: io, received: &received)
         case .writing:
             return writeRequest(request, io: io, received: &received, readable: events.readable)
         case .reading:
@@ -86,8 +93,25 @@ struct HealthProbe {
     private mutating func connectionOpened(request: HealthRequest, io: HealthProbeIO,
                                            received: inout [UInt8], readable: Bool) -> Outcome {
         if request.bytes.isEmpty { return .passed }
+        if let settings = tlsSettings {
+            guard let tls = ProbeTLS(settings) else { return .inconclusive }  // out of memory
+            self.tls = tls
+            phase = .handshaking
+            return handshake(request: request, io: io, received: &received)
+        }
         phase = .writing
         return writeRequest(request, io: io, received: &received, readable: readable)
+    }
+
+    private mutating func handshake(request: HealthRequest, io: HealthProbeIO, received: inout [UInt8]) -> Outcome {
+        guard let tls else { return .failed }
+        switch tls.handshake(fd, io: io) {
+        case .pending: return .pending
+        case .failed: return .failed
+        case .done:
+            phase = .writing
+            return writeRequest(request, io: io, received: &received, readable: true)
+        }
     }
 
     /// `readable`: whether the event being handled reported input. Only then is a read tried
@@ -95,6 +119,19 @@ struct HealthProbe {
     /// cannot precede the question), and edge-triggered epoll reports the answer when it comes.
     private mutating func writeRequest(_ request: HealthRequest, io: HealthProbeIO,
                                        received: inout [UInt8], readable: Bool) -> Outcome {
+        if let tls {
+            // Sealed once; then only what the socket has not taken yet goes out.
+            let step = written == 0 ? tls.send(request.bytes, fd, io: io) : tls.flush(fd)
+            written = request.bytes.count
+            switch step {
+            case .pending: return .pending
+            case .failed: return .failed
+            case .done: break
+            }
+            phase = .reading
+            received.removeAll(keepingCapacity: true)
+            return readResponse(request, io: io, received: &received)
+        }
         while written < request.bytes.count {
             let result: IOResult<Int>
             do {
@@ -114,6 +151,12 @@ struct HealthProbe {
 
     private func readResponse(_ request: HealthRequest, io: HealthProbeIO,
                               received: inout [UInt8]) -> Outcome {
+        if let tls {
+            let step = tls.receive(fd, io: io, into: &received)
+            let verdict = io.judge(&received, request: request)
+            if verdict != .pending { return verdict }
+            return step == .pending ? .pending : .failed  // closed (or broken) before a whole head
+        }
         while true {
             let result: IOResult<Int>
             do {

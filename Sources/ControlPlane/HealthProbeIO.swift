@@ -6,16 +6,20 @@ import HTTP1
 final class HealthProbeIO {
     /// Bytes read land here first; a response head is almost always far smaller.
     let scratch: UnsafeMutableRawBufferPointer
+    /// Ciphertext a TLS probe produces in one call: a handshake flight comes in pieces this size.
+    let tlsScratch: UnsafeMutableRawBufferPointer
     private var head = ResponseHead()
     /// A backend's health page has no business sending a long head: past this the probe fails.
     private let limits = ParseLimits(maxHeaderBytes: 16384, maxTargetBytes: 0, maxFields: 100)
 
     init(scratchBytes: Int = 4096) {
         scratch = .allocate(byteCount: scratchBytes, alignment: 16)
+        tlsScratch = .allocate(byteCount: 17 * 1024, alignment: 16)
     }
 
     deinit {
         scratch.deallocate()
+        tlsScratch.deallocate()
     }
 
     /// Judges the bytes received so far: `.pending` until a final (non-1xx) head is complete,

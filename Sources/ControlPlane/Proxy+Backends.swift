@@ -12,7 +12,7 @@ import Logging
 extension Proxy {
     /// Starts the checker when any pool has a `health_check`.
     func startHealthChecks() throws(ConfigError) {
-        let targets = try HealthTarget.targets(for: config)
+        let targets = try HealthTarget.targets(for: config, tls: tls.poolContexts)
         let checker: HealthChecker
         do {
             checker = try HealthChecker(onChange: { [unowned self] identity, state in
@@ -68,7 +68,8 @@ extension Proxy {
                 guard !nextIdentities.contains(identity), book.draining[identity] == nil else { continue }
                 let target = pool.healthCheck.flatMap { check in
                     SocketAddress.resolve(host: backend.address.host, port: backend.address.port)
-                        .map { HealthTarget(identity: identity, address: $0, check: check) }
+                        .map { HealthTarget(identity: identity, address: $0, check: check,
+                                            tls: HealthTarget.healthTLS(pool, backend, tls.poolContexts[pool.name])) }
                 }
                 book.draining[identity] = BackendBook.Drain(
                     deadline: now &+ UInt64(max(0, pool.deregistrationDelay.nanoseconds)),
@@ -92,7 +93,8 @@ extension Proxy {
         let weights = book.effectiveWeights(config, now: now)
         for worker in mailboxes { worker.post(.setWeights(generation: generation, weights: weights)) }
         if targetsChanged {
-            checker?.configure(((try? HealthTarget.targets(for: config)) ?? []) + book.draining.values.compactMap(\.target))
+            checker?.configure(((try? HealthTarget.targets(for: config, tls: tls.poolContexts)) ?? [])
+                               + book.draining.values.compactMap(\.target))
         }
         publishBackendStates(weights: weights, now: now)
         scheduleBackendStep(now: now)

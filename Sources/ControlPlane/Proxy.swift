@@ -5,6 +5,7 @@ import EventLoop
 import Logging
 import Foundation
 import Metrics
+import TLS
 
 /// The running proxy: owns the workers and their threads, the listeners, and the current config.
 /// All its methods run on the control plane's serial queue.
@@ -29,6 +30,8 @@ public final class Proxy: @unchecked Sendable {
     private var admin: AdminServer?
     /// Every backend's id, health, slow start and drain (control queue only).
     var book = BackendBook()
+    /// Certificates and TLS contexts of the config in force, and the session ticket keys.
+    var tls = TLSBook()
     var checker: HealthChecker?
     var backendTimer: (any DispatchSourceTimer)?
     /// The workers' mailboxes, fixed once started: the admin threads ask workers for gauges.
@@ -60,8 +63,10 @@ public final class Proxy: @unchecked Sendable {
         queue.suspend()
         defer { queue.resume() }
         let count = Proxy.workerCount(config.workers)
+        // Certificates first: a missing or mismatched file stops the start-up, naming the file.
+        let servers = try tls.loadListeners(config)
         let table = try SnapshotBuilder.build(config, generation: generation, workers: count, book: &book,
-                                              now: MonotonicClock.now())
+                                              tls: &tls, now: MonotonicClock.now())
         let accessLog = try startAccessLog(workers: count)
         // The admin socket is bound first: once the data listeners accept, so does the admin API.
         let admin: AdminServer?
@@ -74,7 +79,7 @@ public final class Proxy: @unchecked Sendable {
         var bound: [String: BoundListener] = [:]
         do {
             for listener in config.listeners {
-                bound[listener.name] = try ListenerBinder.bind(listener, workers: count)
+                bound[listener.name] = try ListenerBinder.bind(listener, workers: count, tls: servers[listener.name])
                 bound[listener.name]?.metricsID = book.labels.listenerID(listener.name)
             }
         } catch {
@@ -179,19 +184,26 @@ public final class Proxy: @unchecked Sendable {
         let logChange: AccessLogChange?
         var nextRamps = ramps
         var nextBook = book
+        var nextTLS = tls
+        let servers: [String: TLSServerContext]
         do throws(ConfigError) {
             next = try ConfigLoader.load(file: configFile)
             if let first = FeatureGate.review(next).errors.first { throw first }
+            // Certificates are read again: a renewed file at the same path is served from now on,
+            // and one that cannot be loaded rejects the reload (the old ones keep serving).
+            var tls = self.tls
+            servers = try tls.loadListeners(next)
             let now = MonotonicClock.now()
             var ramps = self.ramps
             let splits = ramps.apply(next, now: now)
             var book = self.book
             noteBackendChanges(from: config, to: next, book: &book, now: now)
             table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits,
-                                              book: &book, now: now)
+                                              book: &book, tls: &tls, now: now)
             logChange = try prepareAccessLog(next, replacing: accessLogOutput, workers: workers.count)
             nextRamps = ramps
             nextBook = book
+            nextTLS = tls
         } catch {
             log.error("reload rejected, still serving generation \(generation): \(error)")
             return .failure(error)
@@ -204,7 +216,7 @@ public final class Proxy: @unchecked Sendable {
                 continue
             }
             do {
-                added[listener.name] = try ListenerBinder.bind(listener, workers: workers.count)
+                added[listener.name] = try ListenerBinder.bind(listener, workers: workers.count, tls: servers[listener.name])
             } catch {
                 for b in added.values { b.fds.forEach(Socket.close) }
                 discardAccessLog(logChange)
@@ -218,6 +230,7 @@ public final class Proxy: @unchecked Sendable {
         retireAccessLog(logChange)
         ramps = nextRamps
         book = nextBook
+        tls = nextTLS
         scheduleRampStep()
         let nextByName = Dictionary(next.listeners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in Array(listeners.keys) where nextByName[name] == nil || added[name] != nil {
@@ -225,8 +238,10 @@ public final class Proxy: @unchecked Sendable {
             listeners[name] = nil
         }
         for (name, var kept) in listeners {
-            guard let updated = nextByName[name], updated != kept.config else { continue }
+            // New handshakes get the new certificates; connections already made keep theirs.
+            guard let updated = nextByName[name], updated != kept.config || servers[name] !== kept.tls else { continue }
             kept.config = updated
+            kept.tls = servers[name]
             listeners[name] = kept
             for worker in workers { worker.mailbox.post(.updateListener(kept.spec)) }
         }

@@ -8,20 +8,27 @@ import EventLoop
 enum SnapshotBuilder {
     /// `splits` overrides the configured split of the routes it names (a ramp in progress).
     /// `book` gives every backend its stable id and its effective weight at `now`.
+    /// `tls` gives pools with `tls:` their client context (and reads their CA files).
     static func build(_ config: CutoverConfig, generation: UInt64, workers: Int,
-                      splits: [String: [Int]] = [:], book: inout BackendBook, now: UInt64) throws(ConfigError) -> RoutingTable {
+                      splits: [String: [Int]] = [:], book: inout BackendBook, tls: inout TLSBook,
+                      now: UInt64) throws(ConfigError) -> RoutingTable {
         var poolIndex: [String: Int] = [:]
         var pools: [RoutingTable.Pool] = []
+        var upstreamTLS: [String: UpstreamTLS] = [:]
         for pool in config.pools {
+            let poolTLS = try tls.upstream(for: pool)
+            upstreamTLS[pool.name] = poolTLS
             var backends: [RoutingTable.Backend] = []
             for backend in pool.backends {
                 guard let address = SocketAddress.resolve(host: backend.address.host, port: backend.address.port) else {
                     throw ConfigError(backend.location, "cannot resolve backend address '\(backend.address)'")
                 }
                 let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
-                backends.append(.init(id: book.id(for: identity), address: address, label: backend.address.description,
-                                      weight: backend.weight,
-                                      effectiveWeight: book.effectiveWeight(identity, weight: backend.weight, pool: pool, now: now)))
+                var entry = RoutingTable.Backend(
+                    id: book.id(for: identity), address: address, label: backend.address.description, weight: backend.weight,
+                    effectiveWeight: book.effectiveWeight(identity, weight: backend.weight, pool: pool, now: now))
+                entry.serverName = pool.tls?.sni ?? backend.address.host
+                backends.append(entry)
             }
             poolIndex[pool.name] = pools.count
             let balance: BalancerKind = switch pool.balance {
@@ -33,6 +40,7 @@ enum SnapshotBuilder {
                                           metricsID: book.labels.poolID(pool.name))
             entry.ejectAfterFailures = pool.passive?.consecutiveFailures
             entry.deregistrationDelay = UInt64(max(0, pool.deregistrationDelay.nanoseconds))
+            entry.tls = poolTLS
             pools.append(entry)
         }
         var routes: [RoutingTable.Route] = []
@@ -55,6 +63,7 @@ enum SnapshotBuilder {
             routes.append(.init(name: route.name, pools: split, sticky: sticky, override: override,
                                 metricsID: book.labels.routeID(route.name)))
         }
+        tls.finishBuild(pools: upstreamTLS)
         return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))
     }
 

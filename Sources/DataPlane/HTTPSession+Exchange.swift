@@ -2,6 +2,7 @@ import Balancer
 import EventLoop
 import HTTP1
 import Metrics
+import TLS
 
 /// The request side of an exchange: routing, the rewritten head, the request body and the
 /// upstream connection (reused from the idle pool, or connected, with retries while nothing of
@@ -87,11 +88,20 @@ extension HTTPSession {
             upstreamStartedAt = now
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             let address = pool.backends[backend].address
-            if let idle = worker.idlePool.take(for: address) {
+            let key = IdleKey(address: address, tlsProfile: pool.tls?.profile ?? 0)
+            if let idle = worker.idlePool.take(for: key) {
                 idle.writable = true
                 worker.own(idle.fd, as: .upstream(self))
                 upstream = idle
                 return
+            }
+            var secure: SecureChannel?
+            if let tls = pool.tls {
+                guard let connection = try? TLSConnection(client: tls.context, serverName: pool.backends[backend].serverName) else {
+                    releaseInFlight()
+                    continue
+                }
+                secure = SecureChannel(connection, pool: worker.bufferPool)
             }
             guard let opened = worker.openUpstream(to: address, as: .upstream(self)) else {
                 upstreamError(.connect)
@@ -99,7 +109,8 @@ extension HTTPSession {
                 continue  // refused at once (common on loopback): the next backend
             }
             upstream = UpstreamConnection(worker: worker, backendID: pool.backends[backend].id, fd: opened.fd,
-                                          generation: opened.generation, address: address, connected: opened.connected)
+                                          generation: opened.generation, key: key, secure: secure,
+                                          connected: opened.connected)
             lastActivity = now
             return
         }
@@ -108,8 +119,9 @@ extension HTTPSession {
 
     /// The upstream connection failed. Retried elsewhere only if not one byte of the request left
     /// and no answer has started; otherwise the client gets a 502 (or a cut, mid-response).
+    /// A TLS handshake that fails (a certificate that does not verify) counts as a failed connect.
     func upstreamFailed() {
-        if let u = upstream { upstreamError(u.connected ? .reset : .connect) }
+        if let u = upstream { upstreamError(u.ready ? .reset : .connect) }
         dropUpstream()
         releaseInFlight()
         guard !responseStarted && responsePhase == .awaitingHead else {
@@ -135,7 +147,7 @@ extension HTTPSession {
             if moveRequestBody() { progress = true }
             guard state == .exchanging else { return true }
             if !requestDone && clientIn.isEmpty && upstreamOut.readableCount < highWaterMark {
-                switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
+                switch readClient(into: &clientIn) {
                 case .data:
                     lastActivity = now
                     progress = true
@@ -147,9 +159,21 @@ extension HTTPSession {
                 }
             }
         }
-        if let u = upstream, u.connected, !upstreamOut.isEmpty {
+        if let u = upstream, u.connected, !u.ready {
+            switch u.handshake() {
+            case .done:
+                lastActivity = now
+                progress = true
+            case .pending:
+                break
+            case .failed:
+                upstreamFailed()
+                return true
+            }
+        }
+        if let u = upstream, u.ready, !upstreamOut.isEmpty {
             let before = upstreamOut.readableCount
-            switch writeOnce(u.fd, from: &upstreamOut, writable: &u.writable) {
+            switch u.write(from: &upstreamOut) {
             case .wrote:
                 upstreamBytesSent += before - upstreamOut.readableCount
                 lastActivity = now
@@ -161,10 +185,9 @@ extension HTTPSession {
                 break
             }
         }
-        if let u = upstream, u.readable, !u.peerClosed, responsePhase != .done, clientOut.readableCount < highWaterMark {
-            let outcome = readsStraightToClient(u)
-                ? readBodyStraightToClient(u)
-                : readOnce(u.fd, into: &u.input, readable: &u.readable, sawHangup: u.sawHangup)
+        if let u = upstream, u.ready, u.mayRead, !u.peerClosed, responsePhase != .done,
+           clientOut.readableCount < highWaterMark {
+            let outcome = readsStraightToClient(u) ? readBodyStraightToClient(u) : u.read(into: &u.input)
             switch outcome {
             case .data:
                 lastActivity = now
@@ -178,7 +201,7 @@ extension HTTPSession {
         }
         if processResponse() { progress = true }
         guard state == .exchanging else { return true }
-        switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        switch writeClient(from: &clientOut) {
         case .wrote:
             lastActivity = now
             progress = true
@@ -237,7 +260,7 @@ extension HTTPSession {
         if let u = upstream {
             upstream = nil
             let reusable = requestDone && !worker.isRemoved(backendID: u.backendID) && !u.peerClosed && !u.sawHangup && response.framing != .untilClose && !response.wantsClose
-                && upstreamOut.isEmpty && u.input.isEmpty && !worker.isStopping
+                && upstreamOut.isEmpty && u.isQuiet && !worker.isStopping
             if reusable {
                 u.input.releaseIfEmpty()
                 u.idleDeadline = now &+ settings.idleTimeout

@@ -116,8 +116,7 @@ extension HTTPSession {
         var limit = Int.max
         if case .remaining(let left) = responseBody, left < UInt64(Int.max) { limit = Int(left) }
         let room = highWaterMark - clientOut.readableCount
-        let outcome = readOnce(u.fd, into: &clientOut, readable: &u.readable, sawHangup: u.sawHangup,
-                               minimum: max(4096, min(room, limit)), limit: limit)
+        let outcome = u.read(into: &clientOut, minimum: max(4096, min(room, limit)), limit: limit)
         if outcome == .data, case .untilClose = responseBody { responseBytes += clientOut.readableCount - before }
         if outcome == .data, case .remaining(let left) = responseBody {
             let n = UInt64(clientOut.readableCount - before)

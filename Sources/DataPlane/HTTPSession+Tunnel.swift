@@ -26,38 +26,37 @@ extension HTTPSession {
         }
         var progress = false
         if !clientEOF && upstreamOut.readableCount < highWaterMark {
-            switch readOnce(fd, into: &upstreamOut, readable: &clientReadable, sawHangup: clientHangup) {
+            switch readClient(into: &upstreamOut) {
             case .data: progress = true
             case .endOfStream, .failed: clientEOF = true; progress = true
             case .nothing: break
             }
         }
         if !u.peerClosed && clientOut.readableCount < highWaterMark {
-            switch readOnce(u.fd, into: &clientOut, readable: &u.readable, sawHangup: u.sawHangup) {
+            switch u.read(into: &clientOut) {
             case .data: progress = true
             case .endOfStream, .failed: u.peerClosed = true; progress = true
             case .nothing: break
             }
         }
-        switch writeOnce(u.fd, from: &upstreamOut, writable: &u.writable) {
+        switch u.write(from: &upstreamOut) {
         case .wrote: progress = true
         case .failed: closeClient(); return false
         case .nothing: break
         }
-        switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        switch writeClient(from: &clientOut) {
         case .wrote: progress = true
         case .failed: closeClient(); return false
         case .nothing: break
         }
         if progress { lastActivity = now }
-        // Half-closes travel once the bytes before them are delivered.
+        // Half-closes travel once the bytes before them are delivered (over TLS, a close_notify
+        // and then the FIN).
         if clientEOF && upstreamOut.isEmpty && !tunnelUpstreamShut {
-            tunnelUpstreamShut = true
-            Socket.shutdownWrite(u.fd)
+            tunnelUpstreamShut = u.finishOutput()
         }
         if u.peerClosed && clientOut.isEmpty && !tunnelClientShut {
-            tunnelClientShut = true
-            Socket.shutdownWrite(fd)
+            tunnelClientShut = finishClientOutput()
         }
         if tunnelUpstreamShut && tunnelClientShut {
             closeClient()

@@ -18,6 +18,8 @@ final class HTTPSession {
     private(set) var generation: UInt32 = 0
     let peer: SocketAddress
     let listener: Listener
+    /// TLS termination (a listener with `tls:`), nil for plaintext.
+    let secure: SecureChannel?
 
     var clientIn: ByteBuffer
     var clientOut: ByteBuffer
@@ -29,9 +31,10 @@ final class HTTPSession {
     var clientHangup = false
     var clientEOF = false
 
-    /// `lingering`: our FIN is sent and what the client still sends is read and dropped until it
+    /// `handshaking`: TLS first (listeners with `tls:`). `lingering`: our FIN is sent (after a
+    /// close_notify over TLS) and what the client still sends is read and dropped until it
     /// closes (or 2 s pass), so a request racing our close gets an EOF, never an RST.
-    enum State { case readingHead, exchanging, tunnel, closing, lingering, closed }
+    enum State { case handshaking, readingHead, exchanging, tunnel, closing, lingering, closed }
     var state: State = .readingHead
 
     var request = RequestFacts()
@@ -90,16 +93,20 @@ final class HTTPSession {
     var servedRequests = 0
     var shutdownPending = false
     var lingerDeadline: UInt64 = 0
+    /// Lingering: the FIN has gone (over TLS it waits for the close_notify to be sent).
+    var finSent = false
     var tunnelUpstreamShut = false
     var tunnelClientShut = false
 
     static let maxAttempts = 3
 
-    init(worker: Worker, fd: Int32, peer: SocketAddress, listener: Listener) {
+    init(worker: Worker, fd: Int32, peer: SocketAddress, listener: Listener, secure: SecureChannel? = nil) {
         self.worker = worker
         self.fd = fd
         self.peer = peer
         self.listener = listener
+        self.secure = secure
+        if secure != nil { state = .handshaking }
         routing = worker.routing
         clientIn = ByteBuffer(pool: worker.bufferPool)
         clientOut = ByteBuffer(pool: worker.bufferPool)
@@ -148,6 +155,7 @@ final class HTTPSession {
         var progress = true
         while progress {
             switch state {
+            case .handshaking: progress = stepHandshake()
             case .readingHead: progress = stepReadingHead()
             case .exchanging: progress = stepExchange()
             case .tunnel: progress = stepTunnel()
@@ -163,15 +171,15 @@ final class HTTPSession {
 
     private func stepReadingHead() -> Bool {
         // Pipelined requests are answered in order: the next head waits for this response to leave.
-        if !clientOut.isEmpty {
-            switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        if clientOutputPending {
+            switch writeClient(from: &clientOut) {
             case .wrote: lastActivity = now; return true
             case .nothing: return false
             case .failed: abort(); return false
             }
         }
         clientOut.releaseIfEmpty()
-        if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientReadable {
+        if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientInputMayWait {
             beginLingering(for: 500_000_000)
             return true
         }
@@ -194,7 +202,7 @@ final class HTTPSession {
             }
         }
         let wasEmpty = clientIn.isEmpty
-        switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
+        switch readClient(into: &clientIn) {
         case .data:
             if wasEmpty { headStarted = now }
             lastActivity = now
@@ -214,11 +222,13 @@ final class HTTPSession {
 
     private var deadline: UInt64 {
         switch state {
+        case .handshaking:
+            return lastActivity &+ settings.clientHeaderTimeout
         case .readingHead:
             if !clientIn.isEmpty { return headStarted &+ settings.clientHeaderTimeout }
             return lastActivity &+ (servedRequests == 0 ? settings.clientHeaderTimeout : settings.idleTimeout)
         case .exchanging:
-            if let u = upstream, !u.connected { return lastActivity &+ settings.connectTimeout }
+            if let u = upstream, !u.ready { return lastActivity &+ settings.connectTimeout }
             return min(lastActivity &+ settings.upstreamResponseTimeout, drainDeadline)
         case .tunnel:
             return min(lastActivity &+ settings.idleTimeout, drainDeadline)
@@ -249,13 +259,21 @@ final class HTTPSession {
             return
         }
         switch state {
+        case .handshaking:
+            closeClient()  // a stalled handshake costs its connection, nothing else
         case .readingHead:
-            if clientIn.isEmpty { closeClient() } else { respond(408) }
+            if clientIn.isEmpty {
+                // An idle keep-alive connection: over TLS it gets a close_notify (best effort).
+                if let secure { _ = secure.finishOutput(fd, writable: &clientWritable) }
+                closeClient()
+            } else {
+                respond(408)
+            }
         case .exchanging where now >= drainDeadline, .tunnel where now >= drainDeadline:
             abort()  // the deregistration delay is over: nothing may stay on the removed backend
         case .exchanging:
-            if let u = upstream, !u.connected {
-                // A connect that times out sent nothing: try another backend.
+            if let u = upstream, !u.ready {
+                // A connect (or TLS handshake) that times out sent nothing: try another backend.
                 upstreamFailed()
             } else {
                 upstreamError(.timeout)
@@ -286,7 +304,7 @@ final class HTTPSession {
         // listen queue) is served once: its client did nothing wrong.
         // An idle keep-alive connection reads once more (a request may already sit in the socket:
         // it is served, with Connection: close), then lingers out.
-        if state == .readingHead && clientIn.isEmpty && clientOut.isEmpty && servedRequests > 0 {
+        if state == .readingHead && clientIn.isEmpty && !clientOutputPending && servedRequests > 0 {
             clientReadable = true
             drive()
         }
@@ -295,7 +313,7 @@ final class HTTPSession {
     /// Flushes what is queued for the client (an error answer, the end of a close-delimited body),
     /// then closes.
     private func stepClosing() -> Bool {
-        switch writeOnce(fd, from: &clientOut, writable: &clientWritable) {
+        switch writeClient(from: &clientOut) {
         case .wrote:
             lastActivity = now
             return true
@@ -303,7 +321,7 @@ final class HTTPSession {
             closeClient()
             return false
         case .nothing:
-            if clientOut.isEmpty {
+            if !clientOutputPending {
                 beginLingering()
                 return true
             }
@@ -319,13 +337,19 @@ final class HTTPSession {
     private func beginLingering(for duration: UInt64 = 2_000_000_000) {
         dropUpstream()
         releaseInFlight()
-        Socket.shutdownWrite(fd)
+        finSent = finishClientOutput()
         state = .lingering
         lingerDeadline = now &+ duration
         clientReadable = true
     }
 
+    /// Sends the FIN once TLS's close_notify is out, and drops what the client sends (raw: over
+    /// TLS nothing is decrypted any more).
     private func stepLingering() -> Bool {
+        if !finSent {
+            finSent = finishClientOutput()
+            if !finSent && !clientReadable { return false }
+        }
         switch readOnce(fd, into: &clientIn, readable: &clientReadable, sawHangup: clientHangup) {
         case .data:
             clientIn.clear()
@@ -366,7 +390,7 @@ final class HTTPSession {
     func stopNow() {
         switch state {
         case .exchanging, .tunnel: abort()
-        case .readingHead, .closing, .lingering: closeClient()
+        case .handshaking, .readingHead, .closing, .lingering: closeClient()
         case .closed: break
         }
     }

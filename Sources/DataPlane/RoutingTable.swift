@@ -1,5 +1,6 @@
 import Balancer
 import EventLoop
+import TLS
 
 /// Everything a worker needs to route, as one immutable snapshot. The control plane builds a new
 /// one per config generation and posts it to every worker; a worker swaps its reference between
@@ -84,6 +85,8 @@ public final class RoutingTable: Sendable {
         /// `passive.consecutive_failures`: a worker that sees this many failures in a row on one
         /// backend asks the control plane to eject it. nil: no passive health.
         public var ejectAfterFailures: Int?
+        /// `tls:` — connections to this pool's backends speak TLS.
+        public var tls: UpstreamTLS?
 
         public init(name: String, balance: BalancerKind = .roundRobin, backends: [Backend], metricsID: Int = 0) {
             self.name = name
@@ -105,6 +108,9 @@ public final class RoutingTable: Sendable {
         /// weight × SlowStart.weightScale × slow-start factor × usable (health, drain), as the
         /// control plane computed it when it built this snapshot; updated by `.setWeights`.
         public var effectiveWeight: Int
+        /// In a pool with TLS: the name sent as SNI and verified (the pool's `sni`, else the
+        /// backend's host as written).
+        public var serverName = ""
 
         public init(id: Int, address: SocketAddress, label: String, weight: Int, effectiveWeight: Int) {
             self.id = id
@@ -142,13 +148,32 @@ public struct ListenerSpec: Sendable {
     public var forwardedProto: ForwardedProto
     /// Stable across reloads for the listener's name: the workers' connection series use it.
     public var metricsID: Int
+    /// TLS termination: new connections handshake with this context (a reload may hand a kept
+    /// listener a new one; connections already made keep theirs).
+    public var tls: TLSServerContext?
 
-    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http, metricsID: Int = 0) {
+    public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http,
+                tls: TLSServerContext? = nil, metricsID: Int = 0) {
         self.name = name
         self.metricsID = metricsID
         self.kind = kind
         self.routeName = routeName
-        self.forwardedProto = forwardedProto
+        self.forwardedProto = tls == nil ? forwardedProto : .https
+        self.tls = tls
+    }
+}
+
+/// TLS towards a pool's backends: the client context and the profile number that keeps idle
+/// connections of different TLS settings (or none) apart in the idle pool.
+public final class UpstreamTLS: Sendable {
+    public let context: TLSClientContext
+    /// Above 0; the control plane gives equal settings the same number across reloads, so idle
+    /// connections stay reusable after a reload.
+    public let profile: Int
+
+    public init(context: TLSClientContext, profile: Int) {
+        self.context = context
+        self.profile = profile
     }
 }
 

@@ -3,6 +3,7 @@ import EventLoop
 import Glibc
 import HTTP1
 import Metrics
+import TLS
 
 /// Messages the control plane posts to a worker.
 public enum WorkerMessage: Sendable {
@@ -294,7 +295,17 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             metrics.connectionOpened(listener: listener.spec.metricsID)
             switch listener.spec.kind {
             case .http:
-                let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener)
+                var secure: SecureChannel?
+                if let context = listener.spec.tls {
+                    guard let tls = try? TLSConnection(server: context) else {  // out of memory
+                        activeConnections -= 1
+                        Socket.close(accepted.fd)
+                        continue
+                    }
+                    secure = SecureChannel(tls, pool: bufferPool)
+                }
+                let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener,
+                                          secure: secure)
                 guard let generation = register(accepted.fd, as: .client(session)) else {
                     activeConnections -= 1
                     Socket.close(accepted.fd)

@@ -16,8 +16,9 @@ enum SmokeProbe {
         var description: String
     }
 
+    /// `tls`: the listener terminates TLS (see `exchangeTLS`).
     static func get(_ path: String, from address: SocketAddress, host: String, headers: [(String, String)],
-                    timeoutSeconds: Double) throws(Failure) -> Answer {
+                    tls: Bool = false, timeoutSeconds: Double) throws(Failure) -> Answer {
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         let connection: (fd: Int32, connected: Bool)
         do {
@@ -35,6 +36,7 @@ enum SmokeProbe {
         var head = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cutover-switch\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let request = Array((head + "Connection: close\r\n\r\n").utf8)
+        if tls { return try answer(exchangeTLS(fd, request: request, host: host, deadline: deadline), from: host) }
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -94,7 +96,7 @@ enum SmokeProbe {
 }
 
 extension SwitchRun {
-    /// GETs the smoke path from POOL through a plain-HTTP listener of ROUTE, pinned to POOL by the
+    /// GETs the smoke path from POOL through an HTTP listener of ROUTE (plain first, else TLS), pinned to POOL by the
     /// route's override header; POOL must answer 2xx or 3xx within 5 s. Going through the proxy
     /// (not straight to a backend) also tests what the proxy does with POOL: its addresses,
     /// timeouts and framing.
@@ -105,8 +107,9 @@ extension SwitchRun {
         guard let override = route.override else {
             throw .refused("route \(name) has no 'override:', and the smoke test needs its header to reach pool \(pool) before the switch: add 'override: { header: X-Cutover-Pool }' to the route and reload, or pass --no-smoke-test")
         }
-        guard let listener = config.listeners.first(where: { $0.route == name && $0.proto == .http && $0.tls == nil }) else {
-            throw .refused("no plain-HTTP listener serves route \(name), so there is none to smoke-test pool \(pool) through; pass --no-smoke-test")
+        let serving = config.listeners.filter { $0.route == name && $0.proto == .http }
+        guard let listener = serving.first(where: { $0.tls == nil }) ?? serving.first else {
+            throw .refused("no HTTP listener serves route \(name), so there is none to smoke-test pool \(pool) through; pass --no-smoke-test")
         }
         // A wildcard listener is reached on loopback, where the default allow_from lets the header through.
         let host = switch listener.listen.host {
@@ -127,7 +130,7 @@ extension SwitchRun {
         let answer: SmokeProbe.Answer
         do {
             answer = try SmokeProbe.get(command.smokePath, from: address, host: target.description,
-                                        headers: [(override.header, pool)], timeoutSeconds: 5)
+                                        headers: [(override.header, pool)], tls: listener.tls != nil, timeoutSeconds: 5)
         } catch {
             throw .refused("smoke test of pool \(pool) failed: \(what): \(error)")
         }

@@ -11,6 +11,8 @@ final class Backend: @unchecked Sendable {
         case http, tcpEcho
         /// Answers every request with this status (a broken release).
         case failing(status: Int)
+        /// HTTP over TLS with this certificate and key.
+        case https(cert: String, key: String)
     }
 
     private init(name: String, port: UInt16, child: ChildProcess) {
@@ -34,6 +36,7 @@ final class Backend: @unchecked Sendable {
         case .http: break
         case .tcpEcho: arguments.append("--tcp-echo")
         case .failing(let status): arguments += ["--fail-with", "\(status)"]
+        case .https(let cert, let key): arguments += ["--tls-cert", cert, "--tls-key", key]
         }
         let child = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + arguments,
                                      label: "backend-\(name)", in: directory)

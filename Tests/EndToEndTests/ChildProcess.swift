@@ -39,6 +39,16 @@ final class ChildProcess: @unchecked Sendable {
     var stdoutText: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     var stderrText: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
+    /// Writes `text` to the child's stdin (an interactive client such as `openssl s_client`).
+    func write(_ text: String) {
+        stdin.fileHandleForWriting.write(Data(text.utf8))
+    }
+
+    /// Closes the child's stdin: it reads EOF.
+    func closeInput() {
+        try? stdin.fileHandleForWriting.close()
+    }
+
     func send(signal: Int32) {
         if process.isRunning { Glibc.kill(pid, signal) }
     }

@@ -6,6 +6,8 @@ struct ProxyConfig {
         var port: UInt16
         var proto = "http"
         var route: String
+        /// `tls: { certificates: [...] }` when not empty: (certificate file, key file) pairs.
+        var certificates: [(cert: String, key: String)] = []
     }
     struct Pool {
         var name: String
@@ -40,6 +42,13 @@ struct ProxyConfig {
     static func http(port: UInt16, backends: [Backend]) -> ProxyConfig {
         http(port: port, split: [("blue", 100)],
              pools: [Pool(name: "blue", backends: backends.map { ($0.port, 1) })])
+    }
+
+    /// The first listener terminates TLS with `certificates` (the first is the default).
+    func terminatingTLS(_ certificates: [(cert: String, key: String)]) -> ProxyConfig {
+        var copy = self
+        copy.listeners[0].certificates = certificates
+        return copy
     }
 
     func setting(timeout key: String, _ value: String) -> ProxyConfig {
@@ -97,6 +106,10 @@ struct ProxyConfig {
         lines.append("listeners:")
         for l in listeners {
             lines += ["  - name: \(l.name)", "    listen: 127.0.0.1:\(l.port)", "    protocol: \(l.proto)", "    route: \(l.route)"]
+            if !l.certificates.isEmpty {
+                lines += ["    tls:", "      certificates:"]
+                lines += l.certificates.map { "        - { cert: \"\($0.cert)\", key: \"\($0.key)\" }" }
+            }
         }
         lines.append("routes:")
         for route in routes {

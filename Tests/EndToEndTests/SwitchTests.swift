@@ -49,7 +49,8 @@ import Testing
 
     /// Blue (live) and green (on `greenPort`, else a backend of its own) behind a proxy with an
     /// admin API, running the decorated file.
-    static func start(greenPort: UInt16? = nil, override: Bool = true) async throws -> Setup {
+    static func start(greenPort: UInt16? = nil, override: Bool = true,
+                      tls: ((TestBed) throws -> (cert: String, key: String))? = nil) async throws -> Setup {
         let bed = try TestBed()
         let blue = try await bed.backend("blue")
         var green = greenPort ?? 0
@@ -59,6 +60,7 @@ import Testing
             .init(name: "blue", backends: [(blue.port, 1)]),
             .init(name: "green", backends: [(green, 1)]),
         ]).withAdmin(port: adminPort)
+            .terminatingTLS(try tls.map { [try $0(bed)] } ?? [])
         let proxy = try await bed.proxy(config)
         let text = decorated(config.yaml, override: override)
         let setup = Setup(bed: bed, proxy: proxy, adminPort: adminPort, text: text)
@@ -87,6 +89,18 @@ import Testing
         let blue = s.text.replacingOccurrences(of: "# cutover switch app green\n", with: "# cutover switch app green\n    ramp: 1s\n")
         #expect(try s.fileText() == blue)
         #expect(try await s.backends(count: 10) == Array(repeating: "blue", count: 10))
+    }
+
+    @Test func theSmokeTestGoesThroughATLSListenerWhenTheRouteHasNoPlainOne() async throws {
+        let s = try await Self.start(tls: { bed in
+            try TestSite.make(bed.certificates, "site", names: ["site.test"]).pair
+        })
+        defer { s.bed.tearDown() }
+        let switched = try await s.cutover(["switch", "app", "green"])
+        #expect(switched.status == 0, "\(switched)")
+        #expect(switched.stdout.contains("smoke test: GET / via listener web"), "\(switched.stdout)")
+        let answer = try await s.bed.curl(["-k", "https://127.0.0.1:\(s.proxy.port)/"])
+        #expect(answer.text == "green", "\(answer.stderr)")
     }
 
     @Test func aSmokeTestAnswering500LeavesEverythingAsItWas() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestCertificates
 
 /// Everything one test starts: a scratch directory, backends, proxies. `tearDown()` (deferred by
 /// every test, and run again by `deinit`) kills every process and removes the directory, whether
@@ -39,6 +40,17 @@ final class TestBed: @unchecked Sendable {
         track(backend.child)
         return backend
     }
+
+    /// A backend speaking HTTP over TLS with `certificate`.
+    func tlsBackend(_ name: String, certificate: TestCertificate) async throws -> Backend {
+        let backend = try await Backend.start(name: name, mode: .https(cert: certificate.certificateFile.path,
+                                                                      key: certificate.keyFile.path), in: directory)
+        track(backend.child)
+        return backend
+    }
+
+    /// Makes certificates in this test's directory.
+    var certificates: CertificateFactory { CertificateFactory(directory: directory) }
 
     /// A backend address that refuses connections until the test ends.
     func refusingPort() throws -> UInt16 {

@@ -21,9 +21,9 @@ PROXIES = CONTENDERS[1:]
 
 
 class Case:
-    def __init__(self, name, title, kind, conns=32, path="/small", close=False, direct=True):
+    def __init__(self, name, title, kind, conns=32, path="/small", close=False, direct=True, tls=False):
         self.name, self.title, self.kind = name, title, kind
-        self.conns, self.path, self.close, self.direct = conns, path, close, direct
+        self.conns, self.path, self.close, self.direct, self.tls = conns, path, close, direct, tls
 
 
 CASES = {c.name: c for c in [
@@ -37,7 +37,12 @@ CASES = {c.name: c for c in [
     Case("idle10k", "10,000 idle keep-alive client connections", "idle", direct=False),
     Case("reload", "reload every 100 ms under load (keep-alive, 32 connections)", "reload",
          direct=False),
+    Case("tls-hs", "full TLS handshakes: a new connection, no resumption, per request (h2load)",
+         "handshake", direct=False, tls=True),
+    Case("tls-ka-c32", "keep-alive over TLS, 32 connections", "wrk", conns=32, direct=False, tls=True),
+    Case("tls-idle", "idle keep-alive TLS client connections", "idle", direct=False, tls=True),
 ]}
+TLS_CASES = [c for c in CASES.values() if c.tls]
 
 
 class Set:
@@ -49,7 +54,8 @@ class Set:
 
 SETS = [
     Set("w1", "1 worker (workers: 1, nbthread 1, worker_processes 1)", 1, "1", "0", 1,
-        ["ka-c1", "ka-c32", "ka-c256", "close-c32", "64k-c32", "rate", "idle10k", "reload"],
+        ["ka-c1", "ka-c32", "ka-c256", "close-c32", "64k-c32", "rate", "idle10k", "reload",
+         "tls-hs", "tls-ka-c32", "tls-idle"],
         "proxy alone on CPU 1; load generator (wrk/h2load, 1 thread), both upstream nginx and "
         "this orchestrator on CPU 0"),
     Set("w2", "2 workers (workers: 2, nbthread 2, worker_processes 2)", 2, "0,1", "0,1", 2,
@@ -61,13 +67,16 @@ SETS = [
 class Stack:
     """One set's upstreams and proxies, started fresh for each round."""
 
-    def __init__(self, s, workdir, binary):
+    def __init__(self, s, workdir, binary, tls_key=None):
         os.makedirs(workdir, exist_ok=True)
         self.set = s
+        # One certificate for every proxy, when the set runs a TLS case.
+        tls = C.make_certificate(workdir, tls_key) if tls_key and any(c.tls for c in s.cases) else None
+        self.tls = tls
         self.upstreams = [C.Upstream(workdir, s.load_cpus, i) for i in range(len(C.UPSTREAM_PORTS))]
-        self.proxies = {"cutover": C.Cutover(workdir, s.proxy_cpus, s.workers, binary),
-                        "haproxy": C.HAProxy(workdir, s.proxy_cpus, s.workers),
-                        "nginx": C.NginxProxy(workdir, s.proxy_cpus, s.workers)}
+        self.proxies = {"cutover": C.Cutover(workdir, s.proxy_cpus, s.workers, binary, tls),
+                        "haproxy": C.HAProxy(workdir, s.proxy_cpus, s.workers, tls),
+                        "nginx": C.NginxProxy(workdir, s.proxy_cpus, s.workers, tls)}
 
     def all(self):
         return self.upstreams + list(self.proxies.values())
@@ -96,7 +105,9 @@ class Stack:
                 p.start()
 
 
-def url(name, path):
+def url(name, path, tls=False):
+    if tls:
+        return f"https://127.0.0.1:{C.TLS_PORTS[name]}{path}"
     return f"http://127.0.0.1:{C.PORTS[name]}{path}"
 
 
@@ -107,8 +118,10 @@ def run_load(args, s, case, name, proc, scratch):
     if case.kind == "rate":
         r = M.h2load_rate(url(name, case.path), 32, args.rate, args.duration, s.load_cpus,
                           os.path.join(scratch, "h2load.log"))
+    elif case.kind == "handshake":
+        r = M.h2load_handshakes(url(name, case.path, tls=True), args.duration, s.load_cpus)
     else:
-        r = M.wrk(url(name, case.path), case.conns, args.duration, s.load_cpus,
+        r = M.wrk(url(name, case.path, tls=case.tls), case.conns, args.duration, s.load_cpus,
                   threads=min(s.threads, case.conns), close=case.close)
     wall = time.time() - t0
     r["others_pct"] = M.others_pct(others, M.busy_ticks(), wall)
@@ -120,17 +133,18 @@ def run_load(args, s, case, name, proc, scratch):
     return r
 
 
-def run_idle(args, s, proc):
+def run_idle(args, s, proc, tls=False):
     time.sleep(0.5)
     before = M.rss_kib(proc.pids())
-    client, ready = M.idle_client(C.PORTS[proc.name], args.idle, s.load_cpus)
+    port = C.TLS_PORTS[proc.name] if tls else C.PORTS[proc.name]
+    client, ready = M.idle_client(port, args.tls_idle if tls else args.idle, s.load_cpus, tls=tls)
     time.sleep(1.0)
     after = M.rss_kib(proc.pids())
     client.stdin.write("\n")
     client.stdin.flush()
     tail = json.loads(client.stdout.readline() or "{}")
     client.wait()
-    time.sleep(1.0)  # let the proxy see the 10k FINs before the next case
+    time.sleep(1.0)  # let the proxy see the FINs before the next case
     return {"rss_before_kib": before, "rss_after_kib": after, "open": ready["open"],
             "failed": ready["failed"], "first_failure": ready["first_failure"],
             "per_conn_bytes": (after - before) * 1024 / max(1, ready["open"]),
@@ -181,12 +195,18 @@ def count_syscalls(args, s, stack, scratch):
     for name in PROXIES:
         proc = stack.proxies[name]
         M.h2load_count(url(name, "/small"), 2000, 32, s.load_cpus)  # warm the upstream pool
-        for clients in (32, 1):
+        if stack.tls:
+            M.h2load_count(url(name, "/small", tls=True), 500, 32, s.load_cpus)
+        for clients in (32, 1, "32-tls"):
+            tls = clients == "32-tls"
+            if tls and not stack.tls:
+                continue
             path = os.path.join(scratch, f"strace-{name}-c{clients}.txt")
             tracer = subprocess.Popen(["taskset", "-c", s.load_cpus, "strace", "-c", "-f", "-q",
                                        "-o", path, "-p", str(proc.worker_pid())])
             time.sleep(1.0)  # attach to every thread
-            ok = M.h2load_count(url(name, "/small"), args.syscall_requests, clients, s.load_cpus)
+            ok = M.h2load_count(url(name, "/small", tls=tls), args.syscall_requests, 32 if tls else clients,
+                                s.load_cpus)
             time.sleep(0.5)
             tracer.send_signal(signal.SIGINT)
             tracer.wait()
@@ -249,11 +269,13 @@ def run_round(args, s, rnd, scratch, meta, results):
         meta["machine_notes"].append(f"round {rnd} {s.key}: other processes used {others:.0f}% of "
                                      f"a vCPU at the start (after waiting {waited:.0f} s)")
     work = os.path.join(scratch, s.key)
-    stack = Stack(s, work, args.cutover)
+    stack = Stack(s, work, args.cutover, args.tls_key)
     try:
         stack.start()
         for who in CONTENDERS:  # warm-up, not recorded
             M.wrk(url(who, "/small"), 32, 1, s.load_cpus, threads=s.threads)
+            if stack.tls and who in C.TLS_PORTS:
+                M.wrk(url(who, "/small", tls=True), 32, 1, s.load_cpus, threads=s.threads)
         for case in s.cases:
             for who in CONTENDERS:
                 if who == "direct" and not case.direct:
@@ -262,7 +284,7 @@ def run_round(args, s, rnd, scratch, meta, results):
                 stack.ensure_alive(notes)
                 proc = stack.proxies.get(who)
                 if case.kind == "idle":
-                    r = run_idle(args, s, proc)
+                    r = run_idle(args, s, proc, tls=case.tls)
                 elif case.kind == "reload":
                     r = run_reload(args, s, case, proc, work)
                 else:
@@ -290,6 +312,11 @@ def main():
     ap.add_argument("--rate", type=int, default=int(env("BENCH_RATE", 10000)),
                     help="total offered req/s of the fixed-rate case (default 10000)")
     ap.add_argument("--idle", type=int, default=10000, help="idle client connections")
+    ap.add_argument("--tls-idle", type=int, default=2000,
+                    help="idle TLS client connections (each a full handshake in Python: fewer)")
+    ap.add_argument("--tls-key", choices=("rsa2048", "ec256"), default=env("BENCH_TLS_KEY", "rsa2048"),
+                    help="the TLS cases' certificate key (default rsa2048, the common case; with "
+                         "ec256 the load generator, not the proxy, limits the handshake rate)")
     ap.add_argument("--syscall-requests", type=int, default=20000)
     ap.add_argument("--cases", default=env("BENCH_CASES", ""), help="comma list (default: all)")
     ap.add_argument("--sets", default=env("BENCH_SETS", "w1,w2"), help="w1 (1 worker), w2 (2 workers)")
@@ -311,7 +338,7 @@ def main():
     scratch = os.path.join(results_dir, name + ".tmp")
     os.makedirs(scratch, exist_ok=True)
     os.chmod(scratch, 0o755)
-    for port in [*C.UPSTREAM_PORTS, *C.PORTS.values()]:
+    for port in [*C.UPSTREAM_PORTS, *C.PORTS.values(), *C.TLS_PORTS.values()]:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             sys.exit(f"bench: port {port} is already in use; stop what listens there")
@@ -330,7 +357,7 @@ def main():
             "sets": [{"key": s.key, "title": s.title, "layout": s.layout, "workers": s.workers,
                       "proxy_cpus": s.proxy_cpus, "load_cpus": s.load_cpus, "threads": s.threads,
                       "cases": [c.name for c in s.cases]} for s in sets],
-            "cases": {c.name: c.title for c in CASES.values()},
+            "cases": {c.name: c.title for c in CASES.values()}, "tls_key": args.tls_key,
             "notes": [], "machine_notes": [], "stops": [],
             "fd_limit": C.FD_LIMIT, "haproxy_no_strict_limits": C.HAPROXY_NO_STRICT_LIMITS}
     def interrupt(signo, frame):  # Ctrl-C or kill: stop cleanly, report what was measured
@@ -347,7 +374,7 @@ def main():
                 run_round(args, s, rnd, scratch, meta, results)
         if not args.no_syscalls and "w1" in args.sets.split(","):
             s = SETS[0]
-            stack = Stack(s, os.path.join(scratch, "syscalls"), args.cutover)
+            stack = Stack(s, os.path.join(scratch, "syscalls"), args.cutover, args.tls_key)
             try:
                 stack.start()
                 syscalls = count_syscalls(args, s, stack, os.path.join(scratch, "syscalls"))

@@ -13,6 +13,13 @@ from measure import descendants
 
 UPSTREAM_PORTS = (18101, 18102)
 PORTS = {"direct": UPSTREAM_PORTS[0], "cutover": 18081, "haproxy": 18082, "nginx": 18083}
+# The same proxies terminating TLS (same certificate, TLS 1.2-1.3, the same ECDHE+AEAD suites).
+TLS_PORTS = {"cutover": 18441, "haproxy": 18442, "nginx": 18443}
+# cutover's suites and groups (Sources/TLS/TLSPolicy.swift), given to HAProxy and nginx too.
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+TLS13_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+TLS_GROUPS = "X25519:P-256:P-384"
 SMALL_BODY = b"hello from the upstream app\n"
 BIG_BODY_SIZE = 64 * 1024
 IDLE_TIMEOUT = "60s"
@@ -23,6 +30,22 @@ MAX_CONNS = max(11000, min(40000, FD_LIMIT - 1000))
 # HAProxy reserves two fds per connection; where the fd limit cannot be raised that far
 # (a container without CAP_SYS_RESOURCE), it must warn instead of refusing to start.
 HAPROXY_NO_STRICT_LIMITS = FD_LIMIT < 2 * MAX_CONNS + 100
+
+
+def make_certificate(workdir, key="rsa2048"):
+    """A self-signed certificate for the TLS cases, made with the openssl command (no key lives in
+    the repository): bench.crt, bench.key, and bench.pem (both, for HAProxy's `crt`)."""
+    folder = os.path.join(workdir, "tls")
+    os.makedirs(folder, exist_ok=True)
+    crt, pem_key, both = (os.path.join(folder, n) for n in ("bench.crt", "bench.key", "bench.pem"))
+    new_key = ["-newkey", "rsa:2048"] if key == "rsa2048" else ["-newkey", "ec", "-pkeyopt",
+                                                               "ec_paramgen_curve:P-256"]
+    subprocess.run(["openssl", "req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=bench.test",
+                    "-addext", "subjectAltName=DNS:bench.test,IP:127.0.0.1", "-keyout", pem_key,
+                    "-out", crt] + new_key, check=True, capture_output=True)
+    with open(both, "w") as f:
+        f.write(open(crt).read() + open(pem_key).read())
+    return {"crt": crt, "key": pem_key, "pem": both}
 
 
 def wait_port(port, timeout=10.0):
@@ -41,8 +64,8 @@ class Proc:
 
     name = "proc"
 
-    def __init__(self, workdir, cpus, workers=1):
-        self.dir, self.cpus, self.workers = workdir, cpus, workers
+    def __init__(self, workdir, cpus, workers=1, tls=None):
+        self.dir, self.cpus, self.workers, self.tls = workdir, cpus, workers, tls
         self.p = None
         self.log = os.path.join(workdir, f"{self.name}.log")
 
@@ -58,6 +81,8 @@ class Proc:
         self.p = subprocess.Popen(["taskset", "-c", self.cpus] + self.argv(),
                                   stdout=self.logf, stderr=subprocess.STDOUT, cwd=self.dir)
         wait_port(self.port())
+        if self.tls and self.name in TLS_PORTS:
+            wait_port(TLS_PORTS[self.name])
         self.started = time.time()
 
     def alive(self):
@@ -160,12 +185,22 @@ http {{
 class Cutover(Proc):
     name = "cutover"
 
-    def __init__(self, workdir, cpus, workers, binary):
+    def __init__(self, workdir, cpus, workers, binary, tls=None):
         self.binary, self.generation = binary, 0
-        super().__init__(workdir, cpus, workers)
+        super().__init__(workdir, cpus, workers, tls)
 
     def write_config(self):
         backends = "".join(f"      - {{ address: 127.0.0.1:{p} }}\n" for p in UPSTREAM_PORTS)
+        tls = ""
+        if self.tls:
+            tls = f"""  - name: web-tls
+    listen: 127.0.0.1:{TLS_PORTS[self.name]}
+    protocol: http
+    route: app
+    tls:
+      certificates:
+        - {{ cert: {self.tls["crt"]}, key: {self.tls["key"]} }}
+"""
         self.conf = self.write_file("cutover.yaml", f"""# bench config, generation {self.generation}
 workers: {self.workers}
 listeners:
@@ -173,7 +208,7 @@ listeners:
     listen: 127.0.0.1:{self.port()}
     protocol: http
     route: app
-routes:
+{tls}routes:
   app:
     pools: {{ app: 100 }}
 pools:
@@ -206,11 +241,20 @@ class HAProxy(Proc):
     def write_config(self):
         servers = "".join(f"    server s{i} 127.0.0.1:{p}\n" for i, p in enumerate(UPSTREAM_PORTS))
         strict = "    no strict-limits\n" if HAPROXY_NO_STRICT_LIMITS else ""
+        tls_global = tls_frontend = ""
+        if self.tls:
+            tls_global = (f"    ssl-default-bind-options ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3\n"
+                          f"    ssl-default-bind-ciphers {TLS12_CIPHERS}\n"
+                          f"    ssl-default-bind-ciphersuites {TLS13_SUITES}\n"
+                          f"    ssl-default-bind-curves {TLS_GROUPS}\n")
+            tls_frontend = (f"frontend web-tls\n"
+                            f"    bind 127.0.0.1:{TLS_PORTS[self.name]} ssl crt {self.tls['pem']} alpn http/1.1\n"
+                            f"    default_backend app\n")
         self.conf = self.write_file("haproxy.cfg", f"""global
     nbthread {self.workers}
     maxconn {MAX_CONNS}
     ulimit-n {FD_LIMIT}
-{strict}    hard-stop-after 10s
+{strict}{tls_global}    hard-stop-after 10s
     stats socket {self.dir}/haproxy.sock mode 600 level admin expose-fd listeners
 defaults
     mode http
@@ -225,7 +269,7 @@ defaults
 frontend web
     bind 127.0.0.1:{self.port()}
     default_backend app
-backend app
+{tls_frontend}backend app
     balance roundrobin
 {servers}""")
 
@@ -246,6 +290,18 @@ class NginxProxy(Proc):
     def write_config(self):
         head, paths = nginx_common(self.dir, "nginx-proxy")
         servers = "".join(f"        server 127.0.0.1:{p};\n" for p in UPSTREAM_PORTS)
+        tls = ""
+        if self.tls:
+            tls = f"""        listen 127.0.0.1:{TLS_PORTS[self.name]} ssl reuseport backlog=4096;
+        ssl_certificate {self.tls["crt"]};
+        ssl_certificate_key {self.tls["key"]};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers {TLS12_CIPHERS};
+        ssl_conf_command Ciphersuites {TLS13_SUITES};
+        ssl_ecdh_curve {TLS_GROUPS};
+        ssl_prefer_server_ciphers on;
+        ssl_session_cache shared:SSL:10m;
+"""
         self.conf = self.write_file("nginx-proxy.conf", head + f"""worker_processes {self.workers};
 http {{
     access_log off;
@@ -258,7 +314,7 @@ http {{
     }}
     server {{
         listen 127.0.0.1:{self.port()} reuseport backlog=4096;
-        location / {{
+{tls}        location / {{
             proxy_pass http://app;
             proxy_http_version 1.1;
             proxy_set_header Connection "";

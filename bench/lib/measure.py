@@ -6,6 +6,8 @@ import re
 import resource
 import subprocess
 import sys
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LUA = os.path.join(HERE, "percentiles.lua")
@@ -145,10 +147,50 @@ def h2load_rate(url, clients, total_rate, secs, cpus, logfile):
             "mean": sum(lat) / max(1, len(lat)), "pct": pct}
 
 
-def idle_client(port, count, cpus):
+def h2load_handshakes(url, secs, cpus, batch=100, parallel=2):
+    """Full TLS handshakes per second: h2load runs of `batch` clients making one request each
+    (`-c B -n B`: every client connects once, so no client ever has a session to resume; h2load
+    resumes only when one client reconnects), `parallel` runs at a time, for `secs` seconds.
+    Each request is thus a new connection, a full handshake, a GET and a close."""
+    deadline = time.time() + secs
+    lock = threading.Lock()
+    total = {"succeeded": 0, "failed": 0, "errored": 0, "timeout": 0, "runs": 0}
+    seen = {}
+
+    def loop():
+        while time.time() < deadline:
+            run = subprocess.run(["taskset", "-c", cpus, "h2load", "--h1", "-t", "1", "-c", str(batch),
+                                  "-n", str(batch), url], capture_output=True, text=True, timeout=120)
+            m = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, "
+                          r"(\d+) errored, (\d+) timeout", run.stdout)
+            with lock:
+                total["runs"] += 1
+                if m is None:
+                    total["failed"] += batch
+                    continue
+                for key, value in zip(("succeeded", "failed", "errored", "timeout"), map(int, m.groups())):
+                    total[key] += value
+                for key in ("TLS Protocol", "Cipher", "Server Temp Key"):
+                    found = re.search(key + r": (.+)", run.stdout)
+                    if found:
+                        seen[key] = found.group(1).strip()
+
+    t0 = time.time()
+    threads = [threading.Thread(target=loop) for _ in range(parallel)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.time() - t0
+    errors = {k: total[k] for k in ("failed", "errored", "timeout")}
+    return {"requests": total["succeeded"], "rps": total["succeeded"] / wall, "errors": errors,
+            "errors_total": sum(errors.values()), "runs": total["runs"], "tls": seen}
+
+
+def idle_client(port, count, cpus, tls=False):
     """Starts the idle-connection client; returns (process, its READY line as a dict)."""
     p = subprocess.Popen(["taskset", "-c", cpus, sys.executable, os.path.join(HERE, "idle_conns.py"),
-                          str(port), str(count)],
+                          str(port), str(count)] + (["--tls"] if tls else []),
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if not line.startswith("READY "):

@@ -94,11 +94,11 @@ def ratio_table(results, s):
     return out
 
 
-def idle_table(results, s):
+def idle_table(results, s, case="idle10k"):
     out = ["| contender | RSS before MiB | RSS with idle conns MiB | bytes per idle conn | "
            "opened / failed | closed by the proxy while idle |", "|" + "---|" * 6]
     for who in CONTENDERS[1:]:
-        rows = results.get(f"{s['key']}/idle10k/{who}")
+        rows = results.get(f"{s['key']}/{case}/{who}")
         if rows:
             out.append(f"| {LABEL[who]} | {num(med(rows, 'rss_before_kib') / 1024, 1)} "
                        f"| {num(med(rows, 'rss_after_kib') / 1024, 1)} | {num(med(rows, 'per_conn_bytes'))} "
@@ -134,6 +134,37 @@ def syscall_table(syscalls):
         out.append(f"| {LABEL[v['name']]} | {v['clients']} | {v['requests']:,} "
                    f"| **{sum(v['calls'].values()) / n:.2f}** | {by} | {sum(v['errors'].values()) / n:.2f} |")
     return out
+
+
+def tls_summary(results, s, key):
+    """Issue 6's figures side by side: handshakes, keep-alive TLS requests, idle TLS connections."""
+    def m(case, who, metric, digits=0):
+        return num(med(results.get(f"{s['key']}/{case}/{who}") or [], metric), digits)
+
+    def r(case, metric):
+        c = med(results.get(f"{s['key']}/{case}/cutover") or [], metric)
+        h = med(results.get(f"{s['key']}/{case}/haproxy") or [], metric)
+        return ratio(c, h)
+
+    rows = [("full TLS handshakes / s (tls-hs)", "tls-hs", "rps", 0),
+            ("CPU µs per full handshake + request (tls-hs)", "tls-hs", "cpu_us", 1),
+            ("proxy CPU during tls-hs (% of its vCPU)", "tls-hs", "cpu_pct", 0),
+            ("keep-alive TLS requests / s (tls-ka-c32)", "tls-ka-c32", "rps", 0),
+            ("CPU µs per keep-alive TLS request (tls-ka-c32)", "tls-ka-c32", "cpu_us", 2),
+            ("p99 µs, keep-alive TLS (tls-ka-c32)", "tls-ka-c32", 99.0, 0),
+            ("bytes per idle TLS connection (tls-idle)", "tls-idle", "per_conn_bytes", 0)]
+    out = ["| measure | cutover | HAProxy | nginx | cutover / HAProxy |", "|---|---|---|---|---|"]
+    for title, case, metric, digits in rows:
+        if not results.get(f"{s['key']}/{case}/cutover"):
+            continue
+        out.append(f"| {title} | {m(case, 'cutover', metric, digits)} | {m(case, 'haproxy', metric, digits)} "
+                   f"| {m(case, 'nginx', metric, digits)} | {r(case, metric)} |")
+    seen = next((row.get("tls") for rows in results.values() for row in rows if row.get("tls")), None)
+    notes = [f"Certificate: self-signed, {'RSA 2048' if key == 'rsa2048' else 'ECDSA P-256'} (the same "
+             "file for all three); TLS 1.2-1.3 with the same ECDHE+AEAD suites and groups everywhere."]
+    if seen:
+        notes.append("Negotiated by h2load: " + ", ".join(f"{k} {v}" for k, v in seen.items()) + ".")
+    return out + [""] + notes
 
 
 def targets(results, syscalls):
@@ -241,8 +272,18 @@ def write(results_dir, name, meta, results, syscalls, scratch):
               f"10% of a vCPU (median {statistics.median(noisy):.0f}%, max {max(noisy):.0f}%): "
               "the medians damp this, the *others (max)* column shows where.**", ""]
     L += [f"- {n}" for n in meta.get("machine_notes", [])] + ([""] if meta.get("machine_notes") else [])
-    if any(s["key"] == "w1" for s in meta["sets"]):
+    if any(s["key"] == "w1" for s in meta["sets"]) and any(not c.startswith("tls-") for s in meta["sets"]
+                                                            for c in s["cases"]):
         L += ["## Issue 3 targets (1 worker)", ""] + targets(results, syscalls) + [""]
+    for s in meta["sets"]:
+        if any(c.startswith("tls-") for c in s["cases"]):
+            L += [f"## TLS (issue 6), {s['key']}", "",
+                  "*tls-hs*: every request is a new connection with a full handshake (h2load runs of "
+                  "100 one-request clients, 2 runs at a time: no client ever holds a session to "
+                  "resume), then GET /small and close; the CPU figure is the proxy's CPU time per "
+                  "such connection. *tls-ka-c32*: wrk over TLS, 32 keep-alive connections. "
+                  "*tls-idle*: RSS growth with idle TLS client connections, one request each.", ""]
+            L += tls_summary(results, s, meta.get("tls_key", "rsa2048")) + [""]
     L += ["## Pinning", "",
           "A loopback round trip costs about 16 µs within one vCPU and about 70 µs across two, so "
           "the layout decides latency. With one worker the proxy gets a vCPU to itself, so its CPU "
@@ -265,6 +306,10 @@ def write(results_dir, name, meta, results, syscalls, scratch):
                   "RSS of the proxy (nginx and HAProxy: master + workers) before and while "
                   f"{a['idle']:,} client connections sit idle after one request each; bytes per "
                   "idle conn = (after − before) / opened.", ""] + idle_table(results, s) + [""]
+        if "tls-idle" in s["cases"]:
+            L += [f"### {meta['cases']['tls-idle']}", "",
+                  f"The same with {a.get('tls_idle', 0):,} TLS connections (a full handshake each, "
+                  "then one request).", ""] + idle_table(results, s, "tls-idle") + [""]
         if "reload" in s["cases"]:
             L += [f"### {meta['cases']['reload']}", "",
                   "cutover: config rewritten + SIGHUP; HAProxy: SIGUSR2 to the `-W` master "

@@ -60,7 +60,7 @@ enum ListenerSection {
             let entry = try reader.section(item, "\(listPath)[\(index)]", allowed: ["cert", "key"])
             let cert = try reader.string(entry.required("cert"), entry.child("cert"))
             let key = try reader.string(entry.required("key"), entry.child("key"))
-            certificates.append(CertificateConfig(cert: cert, key: key))
+            certificates.append(CertificateConfig(cert: cert, key: key, location: reader.location(of: item)))
         }
         return ListenerTLSConfig(certificates: certificates)
     }

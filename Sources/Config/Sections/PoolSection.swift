@@ -76,7 +76,7 @@ enum PoolSection {
     /// on never silently turns certificate checking off.
     static func parseTLS(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> UpstreamTLSConfig {
         let section = try reader.section(node, path, allowed: ["verify", "ca", "sni"])
-        var config = UpstreamTLSConfig(verify: true, ca: nil, sni: nil)
+        var config = UpstreamTLSConfig(verify: true, ca: nil, sni: nil, location: reader.location(of: node))
         if let value = section.value("verify") { config.verify = try reader.bool(value, section.child("verify")) }
         if let value = section.value("ca") { config.ca = try reader.string(value, section.child("ca")) }
         if let value = section.value("sni") { config.sni = try reader.string(value, section.child("sni")) }

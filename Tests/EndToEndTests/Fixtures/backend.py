@@ -5,6 +5,8 @@ byte on the wire is under the test's control.
     backend.py --name NAME [--port PORT]            HTTP/1.1 backend
     backend.py --name NAME [--port PORT] --tcp-echo raw echo; on client EOF sends "BYE", half-closes
     backend.py --name NAME --fail-with STATUS  answers every request but /count with STATUS
+    backend.py --name NAME --tls-cert CERT --tls-key KEY   HTTP/1.1 over TLS (Python's ssl); every
+                    answer then carries X-TLS-SNI: the server name the client sent, or "-"
 
 It binds 127.0.0.1:PORT (0 = any free port) and prints "READY <port>" on stdout once listening.
 It exits when its stdin reaches EOF, so it never outlives the test process that started it.
@@ -32,6 +34,7 @@ import json
 import os
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -39,6 +42,7 @@ from urllib.parse import urlsplit, parse_qs
 
 NAME = "backend"
 FAIL_STATUS = None
+TLS = False
 LOCK = threading.Lock()
 COUNTS = {"heads": 0, "complete": 0, "connections": 0}
 
@@ -135,6 +139,8 @@ class HTTPHandler(socketserver.StreamRequestHandler):
 
     def respond(self, status, reason, body=b"", extra=(), head_only=False, length=True):
         lines = ["HTTP/1.1 %d %s" % (status, reason), "X-Backend: " + NAME, "X-Conn: %d" % self.conn_id]
+        if TLS:
+            lines.append("X-TLS-SNI: " + (getattr(self.connection, "sni", None) or "-"))
         if length:
             lines.append("Content-Length: %d" % len(body))
         lines.extend("%s: %s" % kv for kv in extra)
@@ -148,7 +154,7 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         try:
             while self.serve_one():
                 pass
-        except (BadRequest, ConnectionError, ValueError):
+        except (BadRequest, ConnectionError, ValueError, ssl.SSLError):
             pass
 
     def serve_one(self):
@@ -283,16 +289,29 @@ def watch_parent():
 
 
 def main():
-    global NAME, FAIL_STATUS
+    global NAME, FAIL_STATUS, TLS
     parser = argparse.ArgumentParser()
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tcp-echo", action="store_true")
     parser.add_argument("--fail-with", type=int)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
     NAME = args.name
     FAIL_STATUS = args.fail_with
     server = Server(("127.0.0.1", args.port), EchoHandler if args.tcp_echo else HTTPHandler)
+    if args.tls_cert:
+        TLS = True
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+
+        def remember_sni(sock, name, _context):
+            sock.sni = name
+
+        context.sni_callback = remember_sni
+        # The handshake happens on the handler's thread (first read), not in the accept loop.
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=watch_parent, daemon=True).start()
     print("READY %d" % server.server_address[1], flush=True)
     server.serve_forever()
