@@ -24,7 +24,7 @@ extension HTTPSession {
     var clientOutputPending: Bool { !clientOut.isEmpty || (secure?.hasPendingOutput ?? false) }
 
     /// The client may have sent something not read yet: the socket says so, or TLS holds it.
-    var clientInputMayWait: Bool { clientReadable || (secure?.hasBufferedInput ?? false) }
+    var clientInputMayWait: Bool { clientReadable || (secure?.hasReadableInput ?? false) }
 
     /// Half-closes towards the client: close_notify first over TLS, then the FIN. True once the
     /// FIN is sent; false while the close_notify waits for the socket (call again on writability).

@@ -28,6 +28,9 @@ final class SecureChannel {
     private var cipherOut: ByteBuffer
     private(set) var established = false
     private var closeNotifyQueued = false
+    /// The last read found buffered ciphertext that TLS cannot use before more arrives (a partial
+    /// record) and the socket empty: only a new readability event can change that.
+    private var stalled = false
 
     /// Room that always holds one whole record (16 KiB of plaintext max, encrypted): a write
     /// encrypts at most this much minus the record overhead, so a record is never split.
@@ -40,8 +43,12 @@ final class SecureChannel {
         cipherOut = ByteBuffer(pool: pool)
     }
 
-    /// Input is waiting here (ciphertext or plaintext) that the socket's flag does not show.
+    /// Input is held here (ciphertext or plaintext), usable or not.
     var hasBufferedInput: Bool { !cipherIn.isEmpty || tls.hasBufferedInput }
+
+    /// A read may give plaintext without a new event: what is held here is not just the start
+    /// of a record waiting for the rest.
+    var hasReadableInput: Bool { !stalled && hasBufferedInput }
 
     /// Ciphertext not yet sent.
     var hasPendingOutput: Bool { !cipherOut.isEmpty }
@@ -69,6 +76,7 @@ final class SecureChannel {
                 case .endOfStream, .failed: return .failed
                 }
             case .wantOutput:
+                if progress.produced == 0 { return .failed }  // room given and none used: never a spin
                 if flush(fd, writable: &writable) == .failed { return .failed }
                 if hasPendingOutput { return .pending }  // EPOLLOUT brings us back
             case .closed, .failed:
@@ -99,6 +107,7 @@ final class SecureChannel {
                 case .ok:
                     buffer.didWrite(progress.count)
                     cipherIn.releaseIfEmpty()
+                    stalled = false
                     return .data
                 case .wantInput:
                     cipherIn.releaseIfEmpty()
@@ -112,9 +121,12 @@ final class SecureChannel {
                 }
             }
             switch readOnce(fd, into: &cipherIn, readable: &readable, sawHangup: sawHangup) {
-            case .data: continue
+            case .data:
+                stalled = false
+                continue
             case .nothing:
                 cipherIn.releaseIfEmpty()
+                stalled = hasBufferedInput
                 return .nothing
             case .endOfStream: return .endOfStream
             case .failed: return .failed

@@ -53,7 +53,7 @@ final class UpstreamConnection {
     var ready: Bool { connected && (secure?.established ?? true) }
 
     /// A read may find something: the socket says so, or TLS holds input already.
-    var mayRead: Bool { readable || (secure?.hasBufferedInput ?? false) }
+    var mayRead: Bool { readable || (secure?.hasReadableInput ?? false) }
 
     /// Reads once, through TLS if the connection speaks it (see `readOnce`).
     @inline(__always)

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// Issue 6: a listener with `tls:` terminates TLS on the worker loops; real clients (curl,
@@ -248,5 +249,42 @@ extension TLSTerminationTests {
         #expect(terminal.child.stdoutText.contains("closed") || terminal.child.stderrText.contains("closed"),
                 "\(terminal.child.stdoutText)\(terminal.child.stderrText)")
         #expect(!terminal.child.stderrText.contains("unexpected eof"), "\(terminal.child.stderrText)")
+    }
+}
+
+extension TLSTerminationTests {
+    /// A keep-alive client that has sent the first bytes of a TLS record and no more: the worker
+    /// waits for the rest without spinning, and a stop still closes the connection promptly.
+    @Test func aPartialRecordOnAnIdleConnectionDoesNotHoldUpAStop() async throws {
+        let setup = try await Setup.start()
+        defer { setup.bed.tearDown() }
+        let script = """
+            import os, socket, ssl, sys
+            context = ssl.create_default_context(cafile=sys.argv[2])
+            raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            tls = context.wrap_socket(raw, server_hostname="site.test")
+            tls.sendall(b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+            answer = b""
+            while not answer.endswith(b"blue"):
+                answer += tls.recv(4096)
+            os.write(tls.fileno(), b"\\x17\\x03\\x03")  # a record header, cut short, under TLS's feet
+            print("PARTIAL", flush=True)
+            sys.stdin.read()
+            """
+        let client = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                      ["python3", "-c", script, "\(setup.proxy.port)", setup.site.authority.certificateFile.path],
+                                      label: "partial-record", in: setup.bed.directory)
+        defer { client.kill() }
+        try await waitUntil("the client has sent its partial record") { client.stdoutText.contains("PARTIAL") }
+        // Still serving others meanwhile.
+        let served = try await setup.curl(["\(setup.url)/", "-w", " %{http_code}"])
+        #expect(served.text == "blue 200", "\(served.stderr)")
+
+        let (status, elapsed) = try await timed {
+            setup.proxy.child.send(signal: SIGINT)
+            return try await setup.proxy.child.waitForExit(timeout: .seconds(4))
+        }
+        #expect(status == 0)
+        #expect(elapsed < .seconds(3), "exit took \(elapsed)")
     }
 }
