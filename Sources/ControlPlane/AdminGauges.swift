@@ -34,8 +34,14 @@ struct AdminGauges: Sendable {
         for (i, n) in totals.upstreamErrors.enumerated() { errorsByID[i / kinds] += Int(n) }
     }
 
-    func inFlight(_ id: Int?) -> Int { id.flatMap { $0 < inFlightByID.count ? inFlightByID[$0] : nil } ?? 0 }
-    func connections(_ id: Int?) -> Int { id.flatMap { $0 < connectionsByID.count ? connectionsByID[$0] : nil } ?? 0 }
-    func requests(_ id: Int?) -> Int { id.flatMap { $0 < requestsByID.count ? requestsByID[$0] : nil } ?? 0 }
-    func errors(_ id: Int?) -> Int { id.flatMap { $0 < errorsByID.count ? errorsByID[$0] : nil } ?? 0 }
+    func inFlight(_ id: Int?) -> Int { AdminGauges.value(inFlightByID, id) }
+    func connections(_ id: Int?) -> Int { AdminGauges.value(connectionsByID, id) }
+    func requests(_ id: Int?) -> Int { AdminGauges.value(requestsByID, id) }
+    func errors(_ id: Int?) -> Int { AdminGauges.value(errorsByID, id) }
+
+    /// 0 for a backend no worker has counted yet (or no id at all).
+    private static func value(_ byID: [Int], _ id: Int?) -> Int {
+        guard let id, id < byID.count else { return 0 }
+        return byID[id]
+    }
 }

@@ -8,7 +8,7 @@ extension HTTPSession {
         exchangeOpen = true
         exchangeStartedAt = now
         upstreamStartedAt = 0
-        exchangeBackendID = -1
+        exchangeBackend = -1
         requestBytes = headLength
         responseBytes = 0
     }
@@ -34,9 +34,14 @@ extension HTTPSession {
         endExchange(status: status, answeredBy: .proxy)
     }
 
+    /// The stable id of the latest attempt's backend (its metrics and passive-health slot).
+    var exchangeBackendID: Int? {
+        exchangeBackend >= 0 ? routing.table.pools[poolIndex].backends[exchangeBackend].id : nil
+    }
+
     /// The backend of the current attempt failed it.
     func upstreamError(_ kind: UpstreamErrorKind) {
-        guard exchangeBackendID >= 0 else { return }
-        worker.upstreamError(kind, backendID: exchangeBackendID, pool: poolIndex, routing: routing)
+        guard let id = exchangeBackendID else { return }
+        worker.upstreamError(kind, backendID: id, pool: poolIndex, routing: routing)
     }
 }

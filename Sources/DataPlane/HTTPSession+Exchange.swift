@@ -84,7 +84,7 @@ extension HTTPSession {
             guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
             tried.insert(backend)
             attempts += 1
-            exchangeBackendID = pool.backends[backend].id
+            exchangeBackend = backend
             upstreamStartedAt = now
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             let address = pool.backends[backend].address

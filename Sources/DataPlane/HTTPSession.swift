@@ -78,8 +78,8 @@ final class HTTPSession {
     var exchangeStartedAt: UInt64 = 0
     /// When the latest backend attempt began (picked; connect or idle connection taken).
     var upstreamStartedAt: UInt64 = 0
-    /// The stable id of the backend of the latest attempt, or -1.
-    var exchangeBackendID = -1
+    /// The backend of the latest attempt (an index into its pool in `routing`), or -1.
+    var exchangeBackend = -1
     /// Bytes of the request read from the client (head and body), of the answer queued for it.
     var requestBytes = 0
     var responseBytes = 0

@@ -26,16 +26,12 @@ extension Worker {
         if session.poolIndex >= 0 && session.poolIndex < table.pools.count {
             pool = table.pools[session.poolIndex].name
             // The backend of the last attempt, also when it failed (a 502 names the one that did).
-            let backends = table.pools[session.poolIndex].backends
-            for i in backends.indices where backends[i].id == session.exchangeBackendID {
-                backend = backends[i].label
-                break
-            }
+            if session.exchangeBackend >= 0 { backend = table.pools[session.poolIndex].backends[session.exchangeBackend].label }
         }
+        // The loop's clock, read once per wake-up, dates the end: no second clock read per line.
         let end = loop.now
         let started = session.exchangeStartedAt
-        let monotonicNow = MonotonicClock.now()
-        let wallStart = WallClockText.nowNanoseconds() &- Int64(clamping: monotonicNow > started ? monotonicNow - started : 0)
+        let wallStart = WallClockText.nowNanoseconds() &- Int64(clamping: end > started ? end - started : 0)
         accessLog.record(AccessLogEntry(
             wallStart: wallStart, client: session.peer,
             method: session.accessLogCapture.method, target: session.accessLogCapture.target,

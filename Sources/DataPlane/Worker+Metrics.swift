@@ -38,7 +38,7 @@ extension Worker {
         guard session.routeIndex >= 0, session.routeIndex < routing.table.routes.count else { return }
         let route = routing.table.routes[session.routeIndex].metricsID
         let poolSlot = session.poolIndex >= 0 ? routing.table.pools[session.poolIndex].metricsID + 1 : 0
-        let backendID = source != .proxy && session.exchangeBackendID >= 0 ? session.exchangeBackendID : nil
+        let backendID = source != .proxy ? session.exchangeBackendID : nil
         metrics.recordResponse(route: route, poolSlot: poolSlot, backendID: backendID, status: status,
                                nanoseconds: loop.now &- session.exchangeStartedAt)
         if source == .backend, let backendID {
