@@ -75,6 +75,9 @@ enum ConfigDiff {
             if was.override != route.override {
                 parts.append("override " + (route.override.map { "header \($0.header)" } ?? "off"))
             }
+            if was.rollout != route.rollout {
+                parts.append(route.rollout == nil ? "rollout policy removed" : was.rollout == nil ? "rollout policy added" : "rollout policy changed")
+            }
             if !parts.isEmpty { out.append("route \(route.name): " + parts.joined(separator: ", ")) }
         }
         for route in old where after[route.name] == nil { out.append("route \(route.name) removed") }

@@ -153,11 +153,14 @@ public struct RouteConfig: Sendable, Hashable {
     public var rampSpan: ScalarSpan? = nil
     /// Where a `ramp:` can be added.
     public var rampInsertion: RampInsertion? = nil
+    /// The automated canary policy (`rollout:`); nil when the route has none.
+    public var rollout: RolloutConfig? = nil
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.pools.map(\.name) == b.pools.map(\.name)
             && a.pools.map(\.weight) == b.pools.map(\.weight) && a.ramp == b.ramp
             && a.sticky == b.sticky && a.override == b.override && a.location == b.location
+            && a.rollout == b.rollout
     }
     public func hash(into h: inout Hasher) {
         h.combine(name)
@@ -273,6 +276,9 @@ public struct CutoverConfig: Sendable {
     public var accessLog: AccessLogConfig
     /// Where `access_log` was set (nil: not set), for errors about the file.
     public var accessLogLocation: SourceLocation? = nil
+    /// Where runtime state that must outlive the process (a rollout in progress) is written;
+    /// `state_dir`, by default the config file's directory.
+    public var stateDirectory: String = "."
 
     public func route(named name: String) -> RouteConfig? { routes.first { $0.name == name } }
     public func pool(named name: String) -> PoolConfig? { pools.first { $0.name == name } }

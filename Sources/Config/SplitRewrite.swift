@@ -87,7 +87,8 @@ public enum SplitRewrite {
         guard now.pools.map(\.name) == was.pools.map(\.name), now.pools.map(\.weight) == weights else {
             throw Failure("the rewrite of route '\(name)' came out as '\(split)', not the intended split; the file was not written")
         }
-        guard now.ramp == (ramp ?? was.ramp), now.sticky == was.sticky, now.override == was.override else {
+        guard now.ramp == (ramp ?? was.ramp), now.sticky == was.sticky, now.override == was.override,
+              now.rollout == was.rollout else {
             throw Failure("the rewrite of route '\(name)' changed more than its split and ramp; the file was not written")
         }
         let others = describeChanges(from: old, to: new).filter { !$0.hasPrefix("route \(name):") }

@@ -18,6 +18,10 @@ struct AdminAPI: Sendable {
     var reports: @Sendable () -> [WorkerReport] = { [] }
     /// The access log's counters, read per scrape.
     var accessLogStats: @Sendable () -> AccessLogStats = { AccessLogStats() }
+    /// Runs a rollout command on the control plane's queue and waits for it.
+    var rollout: @Sendable (String, RolloutAction) -> Result<RolloutDocument, RolloutCommandError> = { _, _ in
+        .failure(RolloutCommandError(status: 503, description: "rollouts are not available"))
+    }
 
     func handle(_ request: AdminRequest) -> AdminResponse {
         let snapshot = state.read()
@@ -50,8 +54,12 @@ struct AdminAPI: Sendable {
             }
         case "/reload":
             return only(["POST"], request) { reloadResponse(stopping: snapshot.stopping) }
+        case "/rollouts", "/rollouts/":
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(RolloutList(rollouts: snapshot.rollouts))) }
+        case let path where path.hasPrefix("/rollouts/"):
+            return rolloutResponse(request, path: path.dropFirst("/rollouts/".count), snapshot: snapshot)
         default:
-            return AdminResponse(status: 404, text: "not found: the admin API has /status, /metrics, /healthz, /ready, /reload\n")
+            return AdminResponse(status: 404, text: "not found: the admin API has /status, /metrics, /healthz, /ready, /reload, /rollouts\n")
         }
     }
 
@@ -66,6 +74,46 @@ struct AdminAPI: Sendable {
         case .failure(let error):
             return AdminResponse(status: 422, json: AdminJSON.encode(AdminReloadAnswer(ok: false, error: error.description)))
         }
+    }
+
+    /// `GET /rollouts/ROUTE`, `POST /rollouts/ROUTE/start?pool=P[&baseline=B]`,
+    /// `POST /rollouts/ROUTE/pause|resume|abort`, `POST /rollouts/ROUTE/promote[?now=1]`.
+    private func rolloutResponse(_ request: AdminRequest, path: Substring, snapshot: AdminState.Snapshot) -> AdminResponse {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let route = parts[0]
+        if parts.count == 1 {
+            return only(["GET", "HEAD"], request) {
+                guard let document = snapshot.rollouts.first(where: { $0.route == route }) else {
+                    return refused(RolloutCommandError(status: 404, description: "route '\(route)' has no rollout policy and no rollout"))
+                }
+                return AdminResponse(status: 200, json: AdminJSON.encode(document))
+            }
+        }
+        guard parts.count == 2 else { return AdminResponse(status: 404, text: "not found: \(request.path)\n") }
+        let action: RolloutAction
+        switch parts[1] {
+        case "start":
+            guard let pool = request.query["pool"], !pool.isEmpty else {
+                return refused(RolloutCommandError(status: 422, description: "start needs ?pool=CANARY (and optionally &baseline=POOL)"))
+            }
+            action = .start(canary: pool, baseline: request.query["baseline"].flatMap { $0.isEmpty ? nil : $0 })
+        case "pause": action = .pause
+        case "resume": action = .resume
+        case "abort": action = .abort
+        case "promote": action = .promote(now: ["1", "true", "yes"].contains(request.query["now"]?.lowercased() ?? ""))
+        default:
+            return AdminResponse(status: 404, text: "not found: rollout commands are start, pause, resume, promote, abort\n")
+        }
+        return only(["POST"], request) {
+            switch rollout(route, action) {
+            case .success(let document): return AdminResponse(status: 200, json: AdminJSON.encode(document))
+            case .failure(let error): return refused(error)
+            }
+        }
+    }
+
+    private func refused(_ error: RolloutCommandError) -> AdminResponse {
+        AdminResponse(status: error.status, json: AdminJSON.encode(RolloutCommandAnswer(ok: false, error: error.description)))
     }
 
     /// 405 with `Allow` unless the method is one of `methods`.

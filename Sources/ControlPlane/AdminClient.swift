@@ -23,22 +23,28 @@ public struct AdminAnswer: Sendable {
 public enum AdminClient {
     public static func request(_ method: String, _ path: String, to admin: HostPort, token: String?,
                                timeoutSeconds: Int) throws(AdminUnreachable) -> AdminAnswer {
-        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
-        guard let address = SocketAddress.resolve(host: admin.host, port: admin.port) else {
-            throw AdminUnreachable(description: "cannot resolve the admin address \(admin)")
-        }
-        let fd = try connect(address, admin, deadline: deadline)
-        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(admin)\r\nUser-Agent: cutover\r\n"
         if let token { head += "Authorization: Bearer \(token)\r\n" }
         if method == "POST" { head += "Content-Length: 0\r\n" }
         head += "Connection: close\r\n\r\n"
-        let request = Array(head.utf8)
+        return try exchange(Array(head.utf8), to: admin, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Sends `request` (a whole HTTP/1.1 request with `Connection: close`) and reads the answer to
+    /// its end. `what` names the server in errors ("the admin API", "the webhook").
+    static func exchange(_ request: [UInt8], to admin: HostPort, timeoutSeconds: Int,
+                         what: String = "the admin API") throws(AdminUnreachable) -> AdminAnswer {
+        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
+        guard let address = SocketAddress.resolve(host: admin.host, port: admin.port) else {
+            throw AdminUnreachable(description: "cannot resolve the address of \(what) \(admin)")
+        }
+        let fd = try connect(address, admin, deadline: deadline)
+        defer { close(fd) }
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw AdminUnreachable(description: "sending to the admin API at \(admin) failed: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw AdminUnreachable(description: "sending to \(what) at \(admin) failed: \(String(cString: strerror(errno)))") }
             sent += n
         }
         return try parse(readToEnd(fd, admin, deadline: deadline), from: admin)

@@ -69,8 +69,9 @@ struct AdminConnection {
         while buffer.count < total {
             guard fill(until: deadline) == .data else { return nil }
         }
-        let request = AdminRequest(method: text(head.method), path: path(of: text(head.target)),
-                                   authorization: field(named: "authorization"))
+        let target = text(head.target)
+        let request = AdminRequest(method: text(head.method), path: path(of: target),
+                                   authorization: field(named: "authorization"), query: AdminQuery.parse(target))
         let close = head.wantsClose
         buffer.removeFirst(total)
         return (request, close)

@@ -87,9 +87,11 @@ public struct AdminStatus: Codable, Sendable {
     public var routes: [Route]
     public var pools: [Pool]
     public var listeners: [Listener]
+    /// Every route with a rollout policy or a rollout (absent from proxies older than rollouts).
+    public var rollouts: [RolloutDocument]?
 
     private enum CodingKeys: String, CodingKey {
-        case generation, configFile, ready, workers, lastReload, reloads, routes, pools, listeners
+        case generation, configFile, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts
     }
 
     /// Written by hand only so that `last_reload` is an explicit null rather than a missing key.
@@ -104,6 +106,7 @@ public struct AdminStatus: Codable, Sendable {
         try c.encode(routes, forKey: .routes)
         try c.encode(pools, forKey: .pools)
         try c.encode(listeners, forKey: .listeners)
+        try c.encode(rollouts ?? [], forKey: .rollouts)
     }
 }
 

@@ -105,6 +105,7 @@ enum AdminMetrics {
         out.family("cutover_config_reloads_total", .counter, help: "Configuration reloads (SIGHUP and POST /reload), by result.")
         out.sample("cutover_config_reloads_total", ["result": "success"], Double(snapshot.reloadsSucceeded))
         out.sample("cutover_config_reloads_total", ["result": "failure"], Double(snapshot.reloadsFailed))
+        RolloutMetrics.render(snapshot, into: &out)
         return out.text
     }
 

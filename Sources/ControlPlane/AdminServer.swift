@@ -10,6 +10,8 @@ struct AdminRequest: Sendable {
     /// The target without its query.
     var path: String
     var authorization: String?
+    /// The query's `name=value` pairs, percent-decoded (`?pool=green&now=1`).
+    var query: [String: String] = [:]
 }
 
 struct AdminResponse: Sendable {

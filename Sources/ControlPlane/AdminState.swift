@@ -42,6 +42,10 @@ final class AdminState: Sendable {
         /// Names behind the ids of the workers' series (`/metrics` labels).
         var labels = MetricLabels()
         var backendIdentities: [BackendIdentity] = []
+        /// Every route with a rollout policy or a rollout, as `/rollouts` shows it.
+        var rollouts: [RolloutDocument] = []
+        /// Route → result (`promoted`, `rolled_back`, `aborted`) → rollouts that ended so.
+        var rolloutResults: [String: [String: Int]] = [:]
     }
 
     enum Ejection: Sendable, Equatable {

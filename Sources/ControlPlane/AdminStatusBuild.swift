@@ -70,5 +70,6 @@ extension AdminStatus {
             Listener(name: $0.name, listen: $0.listen.description, protocol: $0.proto.rawValue,
                      route: $0.route, tls: $0.tls != nil)
         }
+        rollouts = snapshot.rollouts
     }
 }

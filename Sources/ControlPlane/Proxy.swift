@@ -20,12 +20,12 @@ public final class Proxy: @unchecked Sendable {
     /// admin API, stop.
     let queue = DispatchQueue(label: "cutover.control")
     private var signalSources: [any DispatchSourceSignal] = []
-    private var stopping = false
+    var stopping = false
     private var draining = false
     /// What the admin API reads; published after every change, never read back by the proxy.
     let adminState: AdminState
     /// The split each route is at, and the ramps moving them (control queue only).
-    private var ramps: SplitRamps
+    var ramps: SplitRamps
     private var rampTimer: (any DispatchSourceTimer)?
     private var admin: AdminServer?
     /// Every backend's id, health, slow start and drain (control queue only).
@@ -40,6 +40,13 @@ public final class Proxy: @unchecked Sendable {
     var accessLogWriter: AccessLogWriter?
     /// Where the access log goes now (nil: off).
     var accessLogOutput: AccessLogOutput?
+    /// Each route's automated canary, running or finished (see `Proxy+Rollouts`).
+    var rollouts: [String: RolloutRun] = [:]
+    var rolloutTimers: [String: any DispatchSourceTimer] = [:]
+    var rolloutPins: [String: RolloutPin] = [:]
+    /// Whether the state file may hold rollouts (so an empty list is written over it once).
+    var savedAny = false
+    let notifier = RolloutNotifier()
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
@@ -110,9 +117,11 @@ public final class Proxy: @unchecked Sendable {
         }
         try startHealthChecks()
         backendsChanged()
+        resumeRollouts()
         if let admin {
             var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
             api.reports = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
+            api.rollout = { [unowned self] route, action in self.queue.sync { self.rolloutCommand(route: route, action) } }
             let writer = accessLogWriter
             api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)
@@ -182,6 +191,7 @@ public final class Proxy: @unchecked Sendable {
         let next: CutoverConfig
         let table: RoutingTable
         let logChange: AccessLogChange?
+        var rolloutReload: (aborts: [String: String], held: [String: [Int]]) = ([:], [:])
         var nextRamps = ramps
         var nextBook = book
         var nextTLS = tls
@@ -195,7 +205,14 @@ public final class Proxy: @unchecked Sendable {
             servers = try tls.loadListeners(next)
             let now = MonotonicClock.now()
             var ramps = self.ramps
-            let splits = ramps.apply(next, now: now)
+            let aborts = rolloutAborts(from: config, to: next)
+            var splits = ramps.apply(next, now: now)
+            let held = rolloutSplits(for: next, aborting: aborts)
+            for (route, weights) in held {
+                splits[route] = weights
+                ramps.pin(route: route, weights: weights)
+            }
+            rolloutReload = (aborts, held)
             var book = self.book
             noteBackendChanges(from: config, to: next, book: &book, now: now)
             table = try SnapshotBuilder.build(next, generation: generation + 1, workers: workers.count, splits: splits,
@@ -252,6 +269,7 @@ public final class Proxy: @unchecked Sendable {
         }
         config = next
         backendsChanged(targetsChanged: true)
+        applyRolloutReload(next, aborts: rolloutReload.aborts, splits: rolloutReload.held)
         log.info("reloaded \(configFile): generation \(generation)")
         return .success(generation)
     }
@@ -281,7 +299,7 @@ public final class Proxy: @unchecked Sendable {
         scheduleRampStep()
     }
 
-    private func publishEffectiveSplits() {
+    func publishEffectiveSplits() {
         let effective = ramps.effective
         adminState.update { $0.effectiveSplits = effective }
     }

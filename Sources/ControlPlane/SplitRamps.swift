@@ -74,6 +74,12 @@ struct SplitRamps {
         return changed
     }
 
+    /// Puts `weights` in force for `route` at once, ending any ramp of it (a rollout's step).
+    mutating func pin(route: String, weights: [Int]) {
+        ramps[route] = nil
+        effective[route] = weights
+    }
+
     /// When the next step of any ramp is due.
     func nextStep(after now: UInt64) -> UInt64? {
         ramps.values.compactMap { $0.nextStep(after: now) }.min()

@@ -19,7 +19,7 @@ public enum WorkerMessage: Sendable {
     case closeListener(name: String)
     /// A ramp step: the split of route `route` under snapshot `generation` becomes `weights`.
     /// Ignored when the worker has a newer snapshot (its own split supersedes the ramp's).
-    case setSplit(generation: UInt64, route: String, weights: [Int])
+    case setSplit(generation: UInt64, route: String, weights: [Int], applied: (@Sendable () -> Void)? = nil)
     /// New effective weights (per pool, per backend) under snapshot `generation`.
     case setWeights(generation: UInt64, weights: [[Int]])
     /// Report per-backend gauges (indexed by backend id) to `reply`, on the worker's thread.
@@ -242,10 +242,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             case .report(let reply):
                 reply(WorkerReport(inFlight: inFlightByID, connections: upstreamConnectionsByID,
                                    activeConnections: activeConnections, metrics: metrics))
-            case .setSplit(let generation, let route, let weights):
+            case .setSplit(let generation, let route, let weights, let applied):
                 if routing.table.generation == generation, let r = routing.routeIndex(named: route) {
                     routing.setSplitWeights(route: r, weights)
                 }
+                applied?()
             case .updateListener(let spec):
                 for listener in listeners where listener.spec.name == spec.name {
                     listener.spec = spec

@@ -13,6 +13,8 @@ public struct WorkerMetrics: Sendable, Equatable {
     public private(set) var poolResponses: [[UInt64]] = []
     /// `[routeID][poolSlot]`: duration from the request head to the end of the answer.
     public private(set) var latency: [[LatencyHistogram]] = []
+    /// `[routeID][poolSlot]`: the same durations in fine buckets, for the canary judge.
+    public private(set) var fineLatency: [[LogLinearHistogram]] = []
     /// `[backendID * UpstreamErrorKind.allCases.count + kind]`.
     public private(set) var upstreamErrors: [UInt64] = []
     /// `[listenerID]`.
@@ -30,11 +32,13 @@ public struct WorkerMetrics: Sendable, Equatable {
             backendResponses.append([])
             poolResponses.append([])
             latency.append([])
+            fineLatency.append([])
         }
         for r in backendResponses.indices {
             WorkerMetrics.grow(&backendResponses[r], to: backends * StatusClass.count)
             WorkerMetrics.grow(&poolResponses[r], to: poolSlots * StatusClass.count)
             while latency[r].count < poolSlots { latency[r].append(LatencyHistogram()) }
+            while fineLatency[r].count < poolSlots { fineLatency[r].append(LogLinearHistogram()) }
         }
         WorkerMetrics.grow(&upstreamErrors, to: backends * UpstreamErrorKind.allCases.count)
         WorkerMetrics.grow(&connectionsAccepted, to: listeners)
@@ -57,6 +61,7 @@ public struct WorkerMetrics: Sendable, Equatable {
             poolResponses[route][poolSlot &* StatusClass.count &+ statusClass] &+= 1
         }
         latency[route][poolSlot].record(nanoseconds: nanoseconds)
+        fineLatency[route][poolSlot].record(nanoseconds: nanoseconds)
     }
 
     @inline(__always)
@@ -87,6 +92,7 @@ public struct WorkerMetrics: Sendable, Equatable {
                 add(m.backendResponses[r], into: &total.backendResponses[r])
                 add(m.poolResponses[r], into: &total.poolResponses[r])
                 for p in m.latency[r].indices { total.latency[r][p] = total.latency[r][p] + m.latency[r][p] }
+                for p in m.fineLatency[r].indices { total.fineLatency[r][p] = total.fineLatency[r][p] + m.fineLatency[r][p] }
             }
             add(m.upstreamErrors, into: &total.upstreamErrors)
             add(m.connectionsAccepted, into: &total.connectionsAccepted)

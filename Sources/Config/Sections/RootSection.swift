@@ -3,7 +3,7 @@ import Yams
 /// The top level of `cutover.yaml`: reads each section, then checks what spans sections
 /// (a listener's route exists, a route's pools exist, addresses are not used twice).
 enum RootSection {
-    static let keys = ["workers", "admin", "listeners", "routes", "pools", "timeouts", "limits", "access_log"]
+    static let keys = ["workers", "admin", "listeners", "routes", "pools", "timeouts", "limits", "access_log", "state_dir"]
 
     static func parse(_ root: Node, reader: NodeReader) throws(ConfigError) -> CutoverConfig {
         let section = try reader.section(root, "", allowed: keys)
@@ -25,6 +25,9 @@ enum RootSection {
             accessLogLocation = reader.location(of: node)
         }
 
+        var stateDirectory = defaultStateDirectory(reader.file)
+        if let node = section.value("state_dir") { stateDirectory = try reader.string(node, "state_dir") }
+
         try CrossReferences.check(admin: admin, listeners: listeners, routes: routes, pools: pools, reader: reader)
 
         return CutoverConfig(
@@ -37,7 +40,14 @@ enum RootSection {
             timeouts: timeouts,
             limits: limits,
             accessLog: accessLog,
-            accessLogLocation: accessLogLocation)
+            accessLogLocation: accessLogLocation,
+            stateDirectory: stateDirectory)
+    }
+
+    /// The config file's directory ("." for a bare file name).
+    static func defaultStateDirectory(_ file: String) -> String {
+        guard let slash = file.lastIndex(of: "/") else { return "." }
+        return slash == file.startIndex ? "/" : String(file[..<slash])
     }
 
     /// `auto` or 1...1024 threads (the cap only catches typos such as `workers: 40000`).

@@ -4,7 +4,7 @@ import Yams
 /// mapping of pool name to a non-negative weight; the weights must not all be 0, or the route
 /// could send a request nowhere.
 enum RouteSection {
-    static let keys = ["pools", "ramp", "sticky", "override"]
+    static let keys = ["pools", "ramp", "sticky", "override", "rollout"]
     /// Upper bound of one split weight; keeps sums far from overflow and catches typos.
     static let maximumWeight = 1_000_000
 
@@ -57,6 +57,9 @@ enum RouteSection {
         }
         var config = RouteConfig(name: name, pools: pools, ramp: ramp, sticky: sticky, override: override,
                                  location: location)
+        if let value = section.value("rollout") {
+            config.rollout = try RolloutSection.parse(value, path: section.child("rollout"), reader: reader)
+        }
         config.weightSpans = split.entries.map { span(of: $0.value, reader: reader) }
         config.rampSpan = section.value("ramp").map { span(of: $0, reader: reader) }
         config.rampInsertion = rampInsertion(node, reader: reader)

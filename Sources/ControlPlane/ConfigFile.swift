@@ -1,4 +1,5 @@
 import Foundation
+import CoreFoundation
 
 /// A config file written the way an operator's editor would want it: all at once or not at all.
 ///
@@ -6,13 +7,13 @@ import Foundation
 /// a proxy reloading at that moment reads the old file or the new one, never half of each. The
 /// file keeps its mode and (where allowed) its owner; a symlink is followed, so the link stays a
 /// link and its target is what changes.
-enum ConfigFile {
-    struct WriteError: Error, CustomStringConvertible {
-        var description: String
+public enum ConfigFile {
+    public struct WriteError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The file's bytes, or the OS reason it cannot be read.
-    static func read(_ path: String) throws(WriteError) -> [UInt8] {
+    public static func read(_ path: String) throws(WriteError) -> [UInt8] {
         do {
             return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
@@ -20,7 +21,7 @@ enum ConfigFile {
         }
     }
 
-    static func replace(_ path: String, with bytes: [UInt8]) throws(WriteError) {
+    public static func replace(_ path: String, with bytes: [UInt8]) throws(WriteError) {
         guard let resolved = realpath(path, nil) else { throw failure("resolve", path) }
         let target = String(cString: resolved)
         free(resolved)
