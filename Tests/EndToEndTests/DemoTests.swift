@@ -117,8 +117,11 @@ import Testing
         try original.write(to: checkout, atomically: true, encoding: .utf8)
 
         let child = try ChildProcess(try CutoverBinary.url, ["demo", "--traffic", "0"], label: "cutover-demo", in: bed.directory)
-        defer { child.kill() }
-        try await waitUntil("the demo prints its walkthrough") { child.stdoutText.contains("Ctrl-C") }
+        bed.adopt(child)
+        try await waitUntil("the demo prints its walkthrough") {
+            if !child.isRunning { throw ChildFailure("cutover demo exited at start-up: \(child.stderrText)") }
+            return child.stdoutText.contains("Ctrl-C")
+        }
         let banner = child.stdoutText
         let line = try #require(banner.split(separator: "\n").first { $0.contains(" status -c ") }, "\(banner)")
         let copy = String(try #require(line.split(separator: " ").last))
