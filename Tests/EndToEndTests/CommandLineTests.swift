@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Scenario 13: `cutover check` and `cutover demo --print-config`.
+/// Scenario 13: `cutover check` (`cutover demo --print-config`: see DemoTests).
 @Suite struct CommandLineTests {
     @Test func checkPrintsThePlanOfAValidConfigAndExitsZero() async throws {
         let bed = try TestBed()
@@ -65,18 +65,5 @@ import Testing
 
         #expect(status == 1)
         #expect(stderr.contains(file.path), "\(stderr)")
-    }
-
-    @Test func demoPrintConfigMatchesConfDemoYamlByteForByte() async throws {
-        let bed = try TestBed()
-        defer { bed.tearDown() }
-        let repository = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let demo = try Data(contentsOf: repository.appendingPathComponent("conf/demo.yaml"))
-
-        let (status, stdout, _) = try await CutoverBinary.run(["demo", "--print-config"], in: bed.directory)
-
-        #expect(status == 0)
-        #expect(Data(stdout.utf8) == demo)
     }
 }

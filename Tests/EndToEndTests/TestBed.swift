@@ -22,6 +22,11 @@ final class TestBed: @unchecked Sendable {
         lock.withLock { children.append(child) }
     }
 
+    /// Makes `child` one of this test's processes: killed by `tearDown()`.
+    func adopt(_ child: ChildProcess) {
+        track(child)
+    }
+
     func backend(_ name: String) async throws -> Backend {
         let backend = try await Backend.start(name: name, in: directory)
         track(backend.child)

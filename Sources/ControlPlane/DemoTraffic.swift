@@ -1,0 +1,186 @@
+import EventLoop
+import Foundation
+import HTTP1
+import Logging
+import Synchronization
+
+/// Steady traffic through the demo's own listener, so a rollout has requests to judge: `GET /`
+/// at `rate` per second from a few keep-alive client threads (a slow backend holds up one thread,
+/// not the whole rate). Answers are counted by who answered (the backend's `X-Served-By`, else
+/// `proxy`) and status; nothing is printed per request.
+public final class DemoTraffic: Sendable {
+    public let target: SocketAddress
+    public let rate: Int
+    public let connections: Int
+    /// "blue 200" → count, since the last `take()`.
+    private let counts = Mutex<[String: Int]>([:])
+
+    public init(target: SocketAddress, rate: Int) {
+        self.target = target
+        self.rate = rate
+        connections = max(1, min(8, (rate + 9) / 10))
+    }
+
+    /// Starts the client threads (and, with `summaryEvery`, a thread logging a one-line summary
+    /// at that interval).
+    public func start(summaryEvery seconds: Int? = nil) {
+        guard rate > 0 else { return }
+        for index in 0..<connections {
+            // Each thread sends its share, its schedule offset so the requests interleave.
+            let perThread = Double(rate) / Double(connections)
+            let offset = Double(index) / Double(rate)
+            _ = LoopThread(name: "demo-traffic") { [self] in run(perSecond: perThread, offset: offset) }
+        }
+        if let seconds, seconds > 0 {
+            _ = LoopThread(name: "demo-summary") { [self] in
+                while true {
+                    sleep(UInt32(seconds))
+                    if let line = DemoTraffic.summary(take(), seconds: seconds) { ProcessLog.logger.info("\(line)") }
+                }
+            }
+        }
+    }
+
+    /// The counts since the last call, and starts counting again.
+    public func take() -> [String: Int] {
+        counts.withLock { counts in
+            defer { counts = [:] }
+            return counts
+        }
+    }
+
+    /// "traffic, last 10 s: 500 requests; blue 450 (200), green 50 (200: 45, 500: 5)", or nil for none.
+    public static func summary(_ counts: [String: Int], seconds: Int) -> String? {
+        let total = counts.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        var byWho: [String: [(status: String, count: Int)]] = [:]
+        for (key, count) in counts {
+            let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
+            byWho[parts[0], default: []].append((parts.count > 1 ? parts[1] : "?", count))
+        }
+        let parts = byWho.sorted { $0.key < $1.key }.map { who, statuses -> String in
+            let sum = statuses.map(\.count).reduce(0, +)
+            let sorted = statuses.sorted { $0.status < $1.status }
+            let detail = sorted.count == 1 ? sorted[0].status : sorted.map { "\($0.status): \($0.count)" }.joined(separator: ", ")
+            return "\(who) \(sum) (\(detail))"
+        }
+        return "traffic, last \(seconds) s: \(total) requests; \(parts.joined(separator: ", "))"
+    }
+
+    private func count(_ key: String) {
+        counts.withLock { $0[key, default: 0] += 1 }
+    }
+
+    private func run(perSecond: Double, offset: Double) {
+        let interval = 1 / perSecond
+        var next = Date().timeIntervalSinceReferenceDate + offset
+        var connection: Int32 = -1
+        while true {
+            let now = Date().timeIntervalSinceReferenceDate
+            if next > now { usleep(UInt32((next - now) * 1e6)) }
+            // Behind by more than a second (a slow backend): skip ahead rather than burst.
+            next = max(next + interval, Date().timeIntervalSinceReferenceDate - 1)
+            if connection < 0 {
+                connection = connect()
+                if connection < 0 {
+                    count("unreachable -")
+                    usleep(200_000)
+                    continue
+                }
+            }
+            switch exchange(connection) {
+            case .answered(let key, let keepAlive):
+                count(key)
+                if !keepAlive {
+                    close(connection)
+                    connection = -1
+                }
+            case .failed:
+                count("failed -")
+                close(connection)
+                connection = -1
+            }
+        }
+    }
+
+    /// A blocking socket to the listener, or -1; reads and writes time out after 10 s.
+    private func connect() -> Int32 {
+        let fd = socket(target.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var storage = target.storage
+        let rc = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, target.length) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    private enum Outcome {
+        case answered(key: String, keepAlive: Bool)
+        case failed
+    }
+
+    private static let request = Array("GET / HTTP/1.1\r\nHost: cutover-demo\r\nUser-Agent: cutover-demo-traffic\r\n\r\n".utf8)
+
+    private func exchange(_ fd: Int32) -> Outcome {
+        var sent = 0
+        while sent < DemoTraffic.request.count {
+            let n = DemoTraffic.request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return .failed }
+            sent += n
+        }
+        var buffer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        var head = ResponseHead()
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return .failed }
+            buffer.append(contentsOf: chunk[0..<n])
+            let parsed = buffer.withUnsafeBytes { raw -> HeadParseResult? in
+                try? parseResponseHead(raw, requestWasHEAD: false, limits: ParseLimits(), into: &head)
+            }
+            guard let parsed else { return .failed }
+            guard parsed == .complete else { continue }
+            if head.isInformational {
+                buffer.removeFirst(head.headLength)
+                continue
+            }
+            let length: Int
+            switch head.framing {
+            case .none: length = 0
+            case .contentLength(let value): length = Int(value)
+            case .chunked, .untilClose: return .answered(key: "\(servedBy(head, buffer)) \(head.status)", keepAlive: false)
+            }
+            // The rest of the body, then the next request may go.
+            var have = buffer.count - head.headLength
+            while have < length {
+                let m = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if m < 0 && errno == EINTR { continue }
+                if m <= 0 { return .failed }
+                have += m
+            }
+            return .answered(key: "\(servedBy(head, buffer)) \(head.status)", keepAlive: !head.wantsClose && have == length)
+        }
+    }
+
+    private func servedBy(_ head: ResponseHead, _ bytes: [UInt8]) -> String {
+        for field in head.fields {
+            let name = String(decoding: bytes[field.name], as: UTF8.self)
+            if name.lowercased() == "x-served-by" {
+                let value = String(decoding: bytes[field.value], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                return value.isEmpty ? "proxy" : value.replacingOccurrences(of: " ", with: "_")
+            }
+        }
+        return "proxy"
+    }
+}
