@@ -28,6 +28,19 @@ public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
     }
     out += layout(routes)
     out.append("")
+    let rollouts = (status.rollouts ?? []).filter { $0.state != "idle" }
+    if !rollouts.isEmpty {
+        var table: [[StatusCell]] = [["ROLLOUT", "CANARY", "BASELINE", "STATE", "STEP", "CANARY %", "VERDICT", "WHY"]
+            .map { StatusCell($0, style.header) }]
+        for r in rollouts {
+            let stateStyle = r.state == "failed" || r.pausedOnFailure ? style.bad : r.state == "promoted" ? style.good : style.plain
+            table.append([StatusCell(r.route), StatusCell(r.canary), StatusCell(r.baseline), StatusCell(r.state, stateStyle),
+                          StatusCell("\(r.step)/\(r.steps.count)"), StatusCell("\(r.canaryWeight)"),
+                          StatusCell(r.verdict ?? "-"), StatusCell(r.reason)])
+        }
+        out += layout(table)
+        out.append("")
+    }
 
     var pools: [[StatusCell]] = [["POOL", "BACKEND", "STATE", "WEIGHT", "EFFECTIVE", "IN-FLIGHT", "CONNECTIONS", "REQUESTS", "ERRORS"]
         .map { StatusCell($0, style.header) }]

@@ -72,7 +72,10 @@ struct RolloutFollower {
 enum RolloutReport {
     /// One line: time, state, step and share, canary and baseline numbers, the verdict.
     static func line(_ d: RolloutDocument) -> String {
-        let time = Date().formatted(.dateTime.hour(.twoDigits(amPM: .omitted)).minute(.twoDigits).second(.twoDigits))
+        var now = time(nil)
+        var local = tm()
+        localtime_r(&now, &local)
+        let time = String(format: "%02d:%02d:%02d", local.tm_hour, local.tm_min, local.tm_sec)
         var parts = ["\(time) \(d.state)", "step \(d.step)/\(d.steps.count) (\(d.canaryWeight) %)"]
         parts.append("\(d.canary) \(sample(d.canarySample, d.checks, canary: true))")
         parts.append("\(d.baseline) \(sample(d.baselineSample, d.checks, canary: false))")
