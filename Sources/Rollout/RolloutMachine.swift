@@ -55,6 +55,10 @@ public struct RolloutMachine: Sendable {
     private var stateBeforePause: State?
     private var warmupFrom: UInt64
     private var stepStart: Readings?
+    /// Readings when the first judged step began: the baseline's latency reference runs from
+    /// there (its distribution does not depend on the canary's share, and a quantile's
+    /// confidence bound needs about a thousand answers, which one short step may not have).
+    private var rolloutStart: Readings?
     private var lastLook: UInt64?
     /// Judged time a restarted proxy carries into the step it resumes.
     private var carriedClock: UInt64 = 0
@@ -128,7 +132,9 @@ public struct RolloutMachine: Sendable {
         let judgement: Judgement
         if fresh {
             looks += 1
-            judgement = judge(sample.canary, sample.baseline, looks)
+            var baseline = sample.baseline
+            baseline.latencyCounts = readings.baseline.since((rolloutStart ?? start).baseline).latencyCounts
+            judgement = judge(sample.canary, baseline, looks)
         } else {
             let none = "no new canary requests since the last look: holding"
             judgement = Judgement(verdict: .insufficient, checks: lastJudgement?.checks ?? [], reason: none)
@@ -187,6 +193,7 @@ public struct RolloutMachine: Sendable {
 
     private mutating func beginStep(_ readings: Readings) {
         stepStart = readings
+        if rolloutStart == nil { rolloutStart = readings }
         stepSample = Readings(canary: PoolSample(), baseline: PoolSample())
         stepClock = carriedClock
         carriedClock = 0

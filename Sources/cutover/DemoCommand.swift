@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
     var delays: [String] = []
 
     @Option(help: ArgumentHelp("Requests per second the demo sends through its listener, so a rollout has traffic to judge (0: none).", valueName: "RPS"))
-    var traffic = 50
+    var traffic = 100
 
     @OptionGroup var logging: LoggingOptions
 
