@@ -22,8 +22,21 @@ HTTP endpoints (any method):
   /status?code=C    status C with no body (Content-Length: 0, but none for 204 and 304)
   /garbage          answers bytes that are not HTTP, then closes
   /drop             closes the connection without answering
-  /count            JSON {"heads": H, "complete": C}: request heads received, and requests whose
-                    body was received whole (this endpoint itself is not counted)
+  /count            JSON {"heads": H, "complete": C, "faulted": F}: request heads received,
+                    requests whose body was received whole, and requests failed by /_fault
+                    (this endpoint itself is not counted)
+  /_fault?error_rate=R&delay_ms=D&status=S
+                    (answered by the backend itself, not counted, never failed or delayed) sets the
+                    faults of every later request: each is delayed D ms (default 0) before its
+                    answer, and a fraction R (0..1, default 0) is answered with status S (default
+                    500) instead. The failures are deterministic, not random: counting the requests
+                    since this call from 1, request n fails when floor(n*R) > floor((n-1)*R), so
+                    after N requests exactly floor(N*R) have failed, evenly spread (R = 1/k fails
+                    exactly every k-th). A test can then assert exact counts, and a statistical
+                    judge never sees an unlucky streak that a seeded random would still allow
+                    (threads interleave, so a seed would not fix which requests fail anyway).
+                    A call without parameters clears the faults. Answers JSON of the settings.
+                    GET /_fault answers the settings without changing them.
   Upgrade: websocket  101 Switching Protocols, then raw bytes echoed back upper-cased until EOF
   Expect: 100-continue  "HTTP/1.1 100 Continue" is sent before the body is read
   HEAD              the GET head, no body
@@ -44,7 +57,43 @@ NAME = "backend"
 FAIL_STATUS = None
 TLS = False
 LOCK = threading.Lock()
-COUNTS = {"heads": 0, "complete": 0, "connections": 0}
+COUNTS = {"heads": 0, "complete": 0, "connections": 0, "faulted": 0}
+# Set by /_fault: the failure rate, the status failures answer, the delay, and the requests seen
+# since (the counter the deterministic failure pattern runs on).
+FAULT = {"error_rate": 0.0, "status": 500, "delay_ms": 0, "seen": 0}
+
+
+def fault_settings():
+    with LOCK:
+        return {k: FAULT[k] for k in ("error_rate", "status", "delay_ms", "seen")} | {"faulted": COUNTS["faulted"]}
+
+
+def set_fault(query):
+    rate = float(query.get("error_rate", "0"))
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError("error_rate must be within 0..1")
+    with LOCK:
+        FAULT["error_rate"] = rate
+        FAULT["status"] = int(query.get("status", "500"))
+        FAULT["delay_ms"] = int(query.get("delay_ms", "0"))
+        FAULT["seen"] = 0
+
+
+def take_fault():
+    """(delay seconds, status to fail with or None) for one counted request."""
+    with LOCK:
+        rate = FAULT["error_rate"]
+        delay = FAULT["delay_ms"] / 1000.0
+        if rate <= 0.0:
+            return delay, None
+        FAULT["seen"] += 1
+        n = FAULT["seen"]
+        # Integer arithmetic on a rate given in millionths, so 0.05 fails exactly every 20th.
+        micro = round(rate * 1_000_000)
+        if (n * micro) // 1_000_000 > ((n - 1) * micro) // 1_000_000:
+            COUNTS["faulted"] += 1
+            return delay, FAULT["status"]
+        return delay, None
 
 
 def bump(key):
@@ -165,10 +214,31 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         url = urlsplit(target)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         path = url.path
-        if path != "/count":
-            bump("heads")
         keep_alive = version == "HTTP/1.1" and "close" not in (header(headers, "connection") or "").lower()
         head_only = method == "HEAD"
+
+        if path == "/_fault":
+            read_body(self.rfile, headers)
+            if method != "GET":
+                try:
+                    set_fault(query)
+                except ValueError as error:
+                    self.respond(400, "Bad Request", (str(error) + "\n").encode(), [], head_only)
+                    return keep_alive
+            self.respond(200, "OK", json.dumps(fault_settings()).encode(), [("Content-Type", "application/json")],
+                         head_only)
+            return keep_alive
+
+        if path != "/count":
+            bump("heads")
+            delay, fail_status = take_fault()
+            if delay > 0:
+                time.sleep(delay)
+            if fail_status is not None:
+                read_body(self.rfile, headers)
+                bump("complete")
+                self.respond(fail_status, "Fault", (NAME + " fault").encode(), [], head_only)
+                return keep_alive
 
         if FAIL_STATUS is not None and path != "/count":
             self.respond(FAIL_STATUS, "Failing", (NAME + " failing").encode(), [], head_only)
@@ -176,7 +246,8 @@ class HTTPHandler(socketserver.StreamRequestHandler):
 
         if path == "/count":
             with LOCK:
-                body = json.dumps({"heads": COUNTS["heads"], "complete": COUNTS["complete"]}).encode()
+                body = json.dumps({"heads": COUNTS["heads"], "complete": COUNTS["complete"],
+                                   "faulted": COUNTS["faulted"]}).encode()
             self.respond(200, "OK", body, [("Content-Type", "application/json")])
             return keep_alive
 
