@@ -130,8 +130,12 @@ enum ConfigDiff {
                 if was.weight != backend.weight {
                     out.append("pool \(pool): backend \(backend.address) weight \(was.weight) → \(backend.weight)")
                 }
+                if was.state != backend.state {
+                    out.append("pool \(pool): backend \(backend.address) \(backend.state.rawValue)")
+                }
             } else {
-                out.append("pool \(pool): backend \(backend.address) added (weight \(backend.weight))")
+                let drain = backend.state == .drain ? ", drain" : ""
+                out.append("pool \(pool): backend \(backend.address) added (weight \(backend.weight)\(drain))")
             }
         }
         for backend in old where after[backend.address] == nil {

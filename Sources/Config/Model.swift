@@ -174,10 +174,76 @@ public enum BalanceAlgorithm: String, Sendable, Hashable, CaseIterable {
     case random
 }
 
+/// What the operator wants of a backend (`state:` in its entry), apart from what health checks
+/// find: `drain` keeps it defined, finishes its connections and sends it no new work.
+public enum BackendAdminState: String, Sendable, Hashable, CaseIterable {
+    case active
+    case drain
+}
+
+/// Where one backend entry and its values are written, so `BackendRewrite` can edit it in the
+/// file's text.
+public struct BackendSpans: Sendable, Hashable {
+    /// The `address` scalar.
+    public var address: ScalarSpan
+    /// The `weight` key and its value; nil when the entry has no `weight:`.
+    public var weightKey: SourceLocation?
+    public var weight: ScalarSpan?
+    /// The `state` key and its value; nil when the entry has no `state:`.
+    public var stateKey: SourceLocation?
+    public var state: ScalarSpan?
+    /// True when the entry takes keys from a merge key (`<<: *base`): not edited in place.
+    public var merges: Bool
+    public init(address: ScalarSpan, weightKey: SourceLocation? = nil, weight: ScalarSpan? = nil,
+                stateKey: SourceLocation? = nil, state: ScalarSpan? = nil, merges: Bool = false) {
+        self.address = address
+        self.weightKey = weightKey
+        self.weight = weight
+        self.stateKey = stateKey
+        self.state = state
+        self.merges = merges
+    }
+}
+
+/// Where a pool's `backends:` list is written, for `BackendRewrite`.
+public struct BackendListSpans: Sendable, Hashable {
+    /// Where the list starts: its `[`, or the `-` of its first entry (an anchor's `&` when it has one).
+    public var list: SourceLocation
+    /// The pool's own `backends` key; nil when the list comes from a merge key.
+    public var key: SourceLocation?
+    public init(list: SourceLocation, key: SourceLocation?) {
+        self.list = list
+        self.key = key
+    }
+}
+
 public struct BackendConfig: Sendable, Hashable {
     public var address: HostPort
     public var weight: Int
     public var location: SourceLocation
+    /// `state:`; `active` unless the entry says `drain`.
+    public var state: BackendAdminState = .active
+    /// Where the entry's values are written. Source positions only: not part of equality.
+    public var spans: BackendSpans? = nil
+
+    public init(address: HostPort, weight: Int, location: SourceLocation, state: BackendAdminState = .active,
+                spans: BackendSpans? = nil) {
+        self.address = address
+        self.weight = weight
+        self.location = location
+        self.state = state
+        self.spans = spans
+    }
+
+    public static func == (a: BackendConfig, b: BackendConfig) -> Bool {
+        a.address == b.address && a.weight == b.weight && a.location == b.location && a.state == b.state
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(address)
+        h.combine(weight)
+        h.combine(location)
+        h.combine(state)
+    }
 }
 
 public enum HealthCheckType: String, Sendable, Hashable, CaseIterable {
@@ -237,6 +303,19 @@ public struct PoolConfig: Sendable, Hashable {
     public var deregistrationDelay: Duration
     public var tls: UpstreamTLSConfig?
     public var location: SourceLocation
+    /// Where `backends:` is written. Source positions only: not part of equality.
+    public var backendList: BackendListSpans? = nil
+
+    public static func == (a: PoolConfig, b: PoolConfig) -> Bool {
+        a.name == b.name && a.balance == b.balance && a.backends == b.backends && a.healthCheck == b.healthCheck
+            && a.passive == b.passive && a.slowStart == b.slowStart && a.deregistrationDelay == b.deregistrationDelay
+            && a.tls == b.tls && a.location == b.location
+    }
+    public func hash(into h: inout Hasher) {
+        h.combine(name)
+        h.combine(backends)
+        h.combine(location)
+    }
 }
 
 public struct TimeoutsConfig: Sendable, Hashable {

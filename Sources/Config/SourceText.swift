@@ -79,6 +79,8 @@ struct SourceText {
 struct FlowScanner {
     private(set) var depth = 0
     private var quote: Unicode.Scalar?
+    /// Inside a quoted scalar (after its opening quote, before its closing one).
+    var inQuote: Bool { quote != nil }
     private var inComment = false
     private var skipNext = false
     private var previous: Unicode.Scalar?

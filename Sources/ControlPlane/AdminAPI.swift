@@ -18,6 +18,10 @@ struct AdminAPI: Sendable {
     var reports: @Sendable () -> [WorkerReport] = { [] }
     /// The access log's counters, read per scrape.
     var accessLogStats: @Sendable () -> AccessLogStats = { AccessLogStats() }
+    /// Runs a backend operation (file edit + reload) on the control plane's queue and waits for it.
+    var backendOperation: @Sendable (String, HostPort, BackendOperation) -> Result<AdminReloadOutcome, BackendOperationError> = { _, _, _ in
+        .failure(BackendOperationError(status: 503, description: "backend operations are not available"))
+    }
     /// Runs a rollout command on the control plane's queue and waits for it.
     var rollout: @Sendable (String, RolloutAction) -> Result<RolloutDocument, RolloutCommandError> = { _, _ in
         .failure(RolloutCommandError(status: 503, description: "rollouts are not available"))
@@ -56,6 +60,8 @@ struct AdminAPI: Sendable {
             return only(["POST"], request) { reloadResponse(stopping: snapshot.stopping) }
         case "/rollouts", "/rollouts/":
             return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(RolloutList(rollouts: snapshot.rollouts))) }
+        case let path where path.hasPrefix("/backends/"):
+            return backendResponse(request, path: path.dropFirst("/backends/".count))
         case let path where path.hasPrefix("/rollouts/"):
             return rolloutResponse(request, path: path.dropFirst("/rollouts/".count), snapshot: snapshot)
         default:
@@ -108,6 +114,48 @@ struct AdminAPI: Sendable {
             switch rollout(route, action) {
             case .success(let document): return AdminResponse(status: 200, json: AdminJSON.encode(document))
             case .failure(let error): return refused(error)
+            }
+        }
+    }
+
+    /// `POST /backends/POOL/add?address=HOST:PORT[&weight=W]`,
+    /// `POST /backends/POOL/drain|enable|remove?address=HOST:PORT`,
+    /// `POST /backends/POOL/weight?address=HOST:PORT&weight=W`.
+    private func backendResponse(_ request: AdminRequest, path: Substring) -> AdminResponse {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        func refuse(_ status: Int, _ message: String) -> AdminResponse {
+            AdminResponse(status: status, json: AdminJSON.encode(AdminReloadAnswer(ok: false, error: message)))
+        }
+        guard parts.count == 2, !parts[0].isEmpty else {
+            return AdminResponse(status: 404, text: "not found: backend operations are POST /backends/POOL/add|drain|enable|remove|weight?address=HOST:PORT\n")
+        }
+        guard let raw = request.query["address"], let address = HostPort(parsing: raw) else {
+            return refuse(422, "give the backend as ?address=HOST:PORT (IPv6 as [::1]:8080)")
+        }
+        var weight: Int?
+        if let text = request.query["weight"] {
+            guard let value = Int(text), (0...256).contains(value) else { return refuse(422, "weight must be 0 to 256, not '\(text)'") }
+            weight = value
+        }
+        let operation: BackendOperation
+        switch parts[1] {
+        case "add": operation = .add(weight: weight)
+        case "drain": operation = .drain
+        case "enable": operation = .enable
+        case "remove": operation = .remove
+        case "weight":
+            guard let weight else { return refuse(422, "weight needs ?weight=W (0 to 256)") }
+            operation = .weight(weight)
+        default:
+            return AdminResponse(status: 404, text: "not found: backend operations are add, drain, enable, remove, weight\n")
+        }
+        return only(["POST"], request) {
+            switch backendOperation(parts[0], address, operation) {
+            case .success(let outcome):
+                guard case .success(let generation) = outcome.result else { return refuse(422, "the reload was rejected") }
+                return AdminResponse(status: 200, json: AdminJSON.encode(AdminReloadAnswer(ok: true, generation: generation, changes: outcome.changes)))
+            case .failure(let error):
+                return refuse(error.status, error.description)
             }
         }
     }

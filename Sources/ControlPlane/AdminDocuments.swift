@@ -48,8 +48,14 @@ public struct AdminStatus: Codable, Sendable {
         public var address: String
         public var weight: Int
         public var effectiveWeight: Int
-        /// `checking`, `healthy`, `unhealthy` or `draining`.
+        /// `checking`, `healthy`, `unhealthy` or `draining` (removed by a reload, or `state: drain`).
         public var state: String
+        /// The config's `state`: `active` or `drain` (absent for a backend a reload removed).
+        public var adminState: String?
+        /// Health checks' view, also while draining: `checking`, `healthy`, `unhealthy`.
+        public var health: String?
+        /// Seconds until its slow start is over (0 once it takes its full share).
+        public var slowStartSecondsLeft: Double?
         public var inFlight: Int
         public var connections: Int
         /// Answers the backend itself gave since start (every route), and its errors: 5xx answers

@@ -130,6 +130,16 @@ enum AdminMetrics {
         out.family("cutover_backend_effective_weight", .gauge,
                    help: "A backend's weight after slow start, health and drain (the configured weight when at full).")
         for row in rows { out.sample("cutover_backend_effective_weight", ["pool": row.pool, "backend": row.backend], row.weight) }
+        out.family("cutover_backend_admin_state", .gauge,
+                   help: "1 for a configured backend's admin state (active, or drain: no new requests), 0 for the other.")
+        for pool in snapshot.config.pools {
+            for backend in pool.backends {
+                for state in BackendAdminState.allCases {
+                    out.sample("cutover_backend_admin_state", ["pool": pool.name, "backend": backend.address.description, "state": state.rawValue],
+                               backend.state == state ? 1 : 0)
+                }
+            }
+        }
         out.family("cutover_backend_in_flight", .gauge, help: "Requests and tunnels in progress on a backend.")
         for row in rows { out.sample("cutover_backend_in_flight", ["pool": row.pool, "backend": row.backend], Double(row.inFlight)) }
     }

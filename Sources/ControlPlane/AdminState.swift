@@ -35,6 +35,10 @@ final class AdminState: Sendable {
         var backendEffectiveWeights: [BackendIdentity: Int] = [:]
         /// Every backend's id in the workers' gauges (configured and draining ones).
         var backendIDs: [BackendIdentity: Int] = [:]
+        /// Configured backends with `state: drain`: when their deregistration delay ends (monotonic).
+        var adminDrainDeadlines: [BackendIdentity: UInt64] = [:]
+        /// When each backend's slow start ends (monotonic), for those that had one.
+        var slowStartEnds: [BackendIdentity: UInt64] = [:]
         /// Backends a reload removed that still drain.
         var draining: [BackendIdentity: DrainInfo] = [:]
         /// Passive health, per configured backend it concerns.

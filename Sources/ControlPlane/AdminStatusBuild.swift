@@ -1,4 +1,5 @@
 import Config
+import EventLoop
 import Foundation
 
 extension AdminStatus {
@@ -21,6 +22,7 @@ extension AdminStatus {
 
     init(_ snapshot: AdminState.Snapshot, gauges: AdminGauges = AdminGauges()) {
         let config = snapshot.config
+        let now = MonotonicClock.now()
         generation = snapshot.generation
         configFile = config.file
         ready = !snapshot.stopping
@@ -45,6 +47,16 @@ extension AdminStatus {
                                     state: snapshot.backendStates[identity] ?? "healthy",
                                     inFlight: gauges.inFlight(id), connections: gauges.connections(id),
                                     requests: gauges.requests(id), errors: gauges.errors(id))
+                entry.health = entry.state
+                if let end = snapshot.slowStartEnds[identity] {
+                    entry.slowStartSecondsLeft = (Double(end &- min(now, end)) / 1e8).rounded() / 10
+                }
+                entry.adminState = backend.state.rawValue
+                if backend.state == .drain {
+                    entry.state = "draining"
+                    let deadline = snapshot.adminDrainDeadlines[identity] ?? now
+                    entry.drainSecondsLeft = (Double(deadline &- min(now, deadline)) / 1e8).rounded() / 10
+                }
                 switch snapshot.ejections[identity] {
                 case .ejected(let secondsLeft):
                     entry.passive = "ejected"

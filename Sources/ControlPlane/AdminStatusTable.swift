@@ -61,6 +61,10 @@ public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
 /// The state, with what else decides whether it takes traffic: the drain's or the ejection's
 /// time left, or a failing backend kept because it is its pool's last.
 private func stateCell(_ backend: AdminStatus.Backend, _ style: StatusStyle) -> StatusCell {
+    if backend.adminState == "drain" {
+        let left = (backend.drainSecondsLeft ?? 0) > 0 ? ", \(backend.drainSecondsLeft ?? 0)s left" : ""
+        return StatusCell("drain (\(backend.health ?? "?")\(left))", style.warn)
+    }
     if let left = backend.drainSecondsLeft { return StatusCell("draining (\(left)s left)", style.warn) }
     if let left = backend.ejectedSecondsLeft { return StatusCell("ejected (\(left)s left)", style.bad) }
     if backend.passive != nil { return StatusCell("\(backend.state), failing (last usable)", style.warn) }

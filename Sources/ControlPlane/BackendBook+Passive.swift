@@ -24,7 +24,7 @@ extension BackendBook {
         let eject = UInt64(max(0, passive.ejectFor.nanoseconds))
         let othersUsable = pool.backends.contains { backend in
             let other = BackendIdentity(pool: pool.name, address: backend.address.description)
-            return other != identity && effectiveWeight(other, weight: backend.weight, pool: pool, now: now) > 0
+            return other != identity && effectiveWeight(other, backend: backend, pool: pool, now: now) > 0
         }
         guard othersUsable else {
             ejectionRefusedUntil[identity] = now &+ eject

@@ -21,6 +21,9 @@ struct BackendBook {
     /// Backends that failed enough to be ejected but were kept as their pool's last usable one;
     /// `/status` says so until then.
     var ejectionRefusedUntil: [BackendIdentity: UInt64] = [:]
+    /// When each backend with `state: drain` in the config began draining (its deregistration
+    /// delay runs from there, for `/status` and `cutover backend drain`).
+    var adminDrainBegan: [BackendIdentity: UInt64] = [:]
 
     struct Drain {
         var deadline: UInt64
@@ -40,8 +43,14 @@ struct BackendBook {
 
     func knownID(_ identity: BackendIdentity) -> Int? { ids[identity] }
 
-    /// weight × SlowStart.weightScale, scaled by the slow-start factor, 0 unless usable.
-    func effectiveWeight(_ identity: BackendIdentity, weight: Int, pool: PoolConfig, now: UInt64) -> Int {
+    /// weight × SlowStart.weightScale, scaled by the slow-start factor, 0 unless usable (healthy,
+    /// not ejected, not drained by `state: drain`).
+    func effectiveWeight(_ identity: BackendIdentity, backend: BackendConfig, pool: PoolConfig, now: UInt64) -> Int {
+        effectiveWeight(identity, weight: backend.weight, drained: backend.state == .drain, pool: pool, now: now)
+    }
+
+    func effectiveWeight(_ identity: BackendIdentity, weight: Int, drained: Bool = false, pool: PoolConfig, now: UInt64) -> Int {
+        if drained { return 0 }
         if pool.healthCheck != nil, !(health[identity] ?? .checking).isUsable { return 0 }
         if isEjected(identity, now: now) { return 0 }
         let slowStart = pool.slowStart.nanoseconds
@@ -72,7 +81,7 @@ struct BackendBook {
     func effectiveWeights(_ config: CutoverConfig, now: UInt64) -> [[Int]] {
         config.pools.map { pool in
             pool.backends.map { effectiveWeight(BackendIdentity(pool: pool.name, address: $0.address.description),
-                                                weight: $0.weight, pool: pool, now: now) }
+                                                backend: $0, pool: pool, now: now) }
         }
     }
 

@@ -77,12 +77,27 @@ extension Proxy {
             }
         }
         for identity in nextIdentities { book.draining[identity] = nil }
+        Proxy.noteAdminDrains(next, book: &book, now: now)
         for pool in next.pools where pool.healthCheck == nil && pool.slowStart.nanoseconds > 0 {
             for backend in pool.backends {
                 let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
                 if book.knownID(identity) == nil { book.slowStartBegan[identity] = now }
             }
         }
+    }
+
+    /// Backends with `state: drain` begin their drain when first seen so (at start or by a
+    /// reload); one set active again forgets it.
+    static func noteAdminDrains(_ config: CutoverConfig, book: inout BackendBook, now: UInt64) {
+        var drained = Set<BackendIdentity>()
+        for pool in config.pools {
+            for backend in pool.backends where backend.state == .drain {
+                let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
+                drained.insert(identity)
+                if book.adminDrainBegan[identity] == nil { book.adminDrainBegan[identity] = now }
+            }
+        }
+        for identity in Array(book.adminDrainBegan.keys) where !drained.contains(identity) { book.adminDrainBegan[identity] = nil }
     }
 
     /// Publishes the effective weights of the running config and arms the next step. The checker
@@ -184,7 +199,23 @@ extension Proxy {
             ejections[identity] = .ejected(secondsLeft: Double(until - now) / 1e9)
         }
         for (identity, until) in book.ejectionRefusedUntil where until > now { ejections[identity] = .refusedLastUsable }
+        var adminDrains: [BackendIdentity: UInt64] = [:]
+        var slowStarts: [BackendIdentity: UInt64] = [:]
+        for pool in config.pools where pool.slowStart.nanoseconds > 0 {
+            for backend in pool.backends {
+                let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
+                if let began = book.slowStartBegan[identity] { slowStarts[identity] = began &+ UInt64(pool.slowStart.nanoseconds) }
+            }
+        }
+        for pool in config.pools {
+            for backend in pool.backends where backend.state == .drain {
+                let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
+                adminDrains[identity] = (book.adminDrainBegan[identity] ?? now) &+ UInt64(max(0, pool.deregistrationDelay.nanoseconds))
+            }
+        }
         adminState.update {
+            $0.adminDrainDeadlines = adminDrains
+            $0.slowStartEnds = slowStarts
             $0.ejections = ejections
             $0.backendStates = states
             $0.backendEffectiveWeights = effective

@@ -72,6 +72,7 @@ public final class Proxy: @unchecked Sendable {
         let count = Proxy.workerCount(config.workers)
         // Certificates first: a missing or mismatched file stops the start-up, naming the file.
         let servers = try tls.loadListeners(config)
+        Proxy.noteAdminDrains(config, book: &book, now: MonotonicClock.now())
         let table = try SnapshotBuilder.build(config, generation: generation, workers: count, book: &book,
                                               tls: &tls, now: MonotonicClock.now())
         let accessLog = try startAccessLog(workers: count)
@@ -122,6 +123,9 @@ public final class Proxy: @unchecked Sendable {
             var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
             api.reports = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
             api.rollout = { [unowned self] route, action in self.queue.sync { self.rolloutCommand(route: route, action) } }
+            api.backendOperation = { [unowned self] pool, address, operation in
+                self.queue.sync { self.backendOperation(pool: pool, address: address, operation) }
+            }
             let writer = accessLogWriter
             api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)

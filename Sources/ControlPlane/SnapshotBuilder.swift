@@ -26,8 +26,9 @@ enum SnapshotBuilder {
                 let identity = BackendIdentity(pool: pool.name, address: backend.address.description)
                 var entry = RoutingTable.Backend(
                     id: book.id(for: identity), address: address, label: backend.address.description, weight: backend.weight,
-                    effectiveWeight: book.effectiveWeight(identity, weight: backend.weight, pool: pool, now: now))
+                    effectiveWeight: book.effectiveWeight(identity, backend: backend, pool: pool, now: now))
                 entry.serverName = pool.tls?.sni ?? backend.address.host
+                entry.drained = backend.state == .drain
                 backends.append(entry)
             }
             poolIndex[pool.name] = pools.count

@@ -111,6 +111,9 @@ public final class RoutingTable: Sendable {
         /// In a pool with TLS: the name sent as SNI and verified (the pool's `sni`, else the
         /// backend's host as written).
         public var serverName = ""
+        /// `state: drain` in the config: no new requests (its effective weight is 0), what runs
+        /// on it finishes, and its idle upstream connections are closed when the snapshot arrives.
+        public var drained = false
 
         public init(id: Int, address: SocketAddress, label: String, weight: Int, effectiveWeight: Int) {
             self.id = id

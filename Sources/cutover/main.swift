@@ -10,7 +10,7 @@ import Logging
 struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
-        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, Demo.self])
+        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, Demo.self])
 }
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1. Warnings go to `warn`

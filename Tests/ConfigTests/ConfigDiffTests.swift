@@ -63,6 +63,24 @@ import Testing
         ])
     }
 
+    @Test func backendStateChangesAreNamed() throws {
+        let drained = Self.base
+            .replacingOccurrences(of: "- { address: 127.0.0.1:9002 }", with: "- { address: 127.0.0.1:9002, state: drain, weight: 4 }")
+            .replacingOccurrences(of: "- { address: 127.0.0.1:9101 }", with: "- { address: 127.0.0.1:9101 }\n      - { address: 127.0.0.1:9102, state: drain }")
+        #expect(try changes(Self.base, drained) == [
+            "pool blue: backend 127.0.0.1:9002 weight 1 → 4",
+            "pool blue: backend 127.0.0.1:9002 drain",
+            "pool green: backend 127.0.0.1:9102 added (weight 1, drain)",
+        ])
+        #expect(try changes(drained, Self.base) == [
+            "pool blue: backend 127.0.0.1:9002 weight 4 → 1",
+            "pool blue: backend 127.0.0.1:9002 active",
+            "pool green: backend 127.0.0.1:9102 removed",
+        ])
+        let explicit = Self.base.replacingOccurrences(of: "- { address: 127.0.0.1:9001 }", with: "- { address: 127.0.0.1:9001, state: active }")
+        #expect(try changes(Self.base, explicit) == [], "writing the default is no change")
+    }
+
     @Test func poolsRoutesAndListenersAddedAndRemoved() throws {
         let grown = Self.base
             .replacingOccurrences(of: "routes:\n", with: """

@@ -104,6 +104,44 @@ import Testing
         expectError(yaml, line: 11, column: 44, "invalid 'pools.blue.backends[0].weight': ")
     }
 
+    @Test func backendStateDefaultsToActive() throws {
+        let yaml = headBeforePools + """
+            pools:
+              blue:
+                backends:
+                  - address: 127.0.0.1:9001
+                  - { address: 127.0.0.1:9002, state: drain }
+                  - address: 127.0.0.1:9003
+                    state: active
+            """
+        let blue = try #require(parseValid(yaml)?.pool(named: "blue"))
+        #expect(blue.backends.map(\.state) == [.active, .drain, .active])
+        #expect(blue.backends.map(\.weight) == [1, 1, 1])
+    }
+
+    @Test func backendStateMustBeKnown() {
+        expectError(headBeforePools + "pools:\n  blue:\n    backends:\n      - { address: 127.0.0.1:9001, state: drained }\n",
+                    line: 11, column: 43,
+                    "invalid 'pools.blue.backends[0].state': expected one of 'active', 'drain', found 'drained' (did you mean 'drain'?)")
+        expectError(headBeforePools + "pools:\n  blue:\n    backends:\n      - address: 127.0.0.1:9001\n        state: [drain]\n",
+                    line: 12, column: 16, "invalid 'pools.blue.backends[0].state': expected one of 'active', 'drain', found a list")
+        expectError(headBeforePools + "pools:\n  blue:\n    backends:\n      - address: 127.0.0.1:9001\n        status: drain\n",
+                    line: 12, column: 9, "unknown key 'status' in pools.blue.backends[0] (did you mean 'state'?)")
+    }
+
+    @Test func aBackendsStateIsPartOfEqualityButItsPositionsAreNot() throws {
+        let active = headBeforePools + "pools:\n  blue:\n    backends:\n      - { address: 127.0.0.1:9001 }\n"
+        let drained = headBeforePools + "pools:\n  blue:\n    backends:\n      - { address: 127.0.0.1:9001, state: drain }\n"
+        let respaced = headBeforePools + "pools:\n  blue:\n    backends:\n      - {   address:    127.0.0.1:9001 }\n"
+        let a = try #require(parseValid(active)?.pool(named: "blue"))
+        let b = try #require(parseValid(drained)?.pool(named: "blue"))
+        let c = try #require(parseValid(respaced)?.pool(named: "blue"))
+        #expect(a != b)
+        #expect(a.backends[0] != b.backends[0])
+        #expect(a.backends[0].spans != c.backends[0].spans)
+        #expect(a == c, "where the values sit on the line is not a change")
+    }
+
     @Test func slowStartAndDeregistrationDelayAreDurations() throws {
         let yaml = headBeforePools + """
             pools:

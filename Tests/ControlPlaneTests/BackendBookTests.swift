@@ -119,6 +119,7 @@ import Testing
         noSlowStart.slowStart = Duration(nanoseconds: 0)
         book.health[a] = .healthy
         #expect(book.effectiveWeight(a, weight: 1, pool: noSlowStart, now: t0) == 1_000)
+        #expect(book.effectiveWeight(a, weight: 1, drained: true, pool: noSlowStart, now: t0) == 0, "state: drain takes no new request")
     }
 
     /// The control plane's timer: the earliest step of any ramping backend of the config.

@@ -28,7 +28,8 @@ enum PoolSection {
         if let value = section.value("balance") {
             balance = try reader.choice(value, section.child("balance"), as: BalanceAlgorithm.self)
         }
-        let backends = try parseBackends(section.required("backends"), path: section.child("backends"), reader: reader)
+        let backendsNode = try section.required("backends")
+        let backends = try parseBackends(backendsNode, path: section.child("backends"), reader: reader)
         var healthCheck: HealthCheckConfig?
         if let value = section.value("health_check") {
             healthCheck = try HealthCheckSection.parse(value, path: section.child("health_check"), reader: reader)
@@ -47,17 +48,23 @@ enum PoolSection {
         }
         var tls: UpstreamTLSConfig?
         if let value = section.value("tls") { tls = try parseTLS(value, path: section.child("tls"), reader: reader) }
-        return PoolConfig(name: name, balance: balance, backends: backends, healthCheck: healthCheck,
-                          passive: passive, slowStart: slowStart, deregistrationDelay: deregistrationDelay,
-                          tls: tls, location: location)
+        var pool = PoolConfig(name: name, balance: balance, backends: backends, healthCheck: healthCheck,
+                              passive: passive, slowStart: slowStart, deregistrationDelay: deregistrationDelay,
+                              tls: tls, location: location)
+        var ownKey: SourceLocation?
+        if case .mapping(let mapping) = node, let key = mapping.first(where: { $0.key.scalar?.string == "backends" })?.key {
+            ownKey = reader.location(of: key)
+        }
+        pool.backendList = BackendListSpans(list: reader.location(of: backendsNode), key: ownKey)
+        return pool
     }
 
-    /// A non-empty list of `{address, weight}`. An address may appear once per pool: backend state is
-    /// keyed by pool + address, so a twin would share (and corrupt) its state.
+    /// A non-empty list of `{address, weight, state}`. An address may appear once per pool: backend
+    /// state is keyed by pool + address, so a twin would share (and corrupt) its state.
     static func parseBackends(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> [BackendConfig] {
         var backends: [BackendConfig] = []
         for (index, item) in try reader.list(node, path, nonEmpty: true).enumerated() {
-            let section = try reader.section(item, "\(path)[\(index)]", allowed: ["address", "weight"])
+            let section = try reader.section(item, "\(path)[\(index)]", allowed: ["address", "weight", "state"])
             let addressNode = try section.required("address")
             let address = try reader.hostPort(addressNode, section.child("address"))
             if let twin = backends.first(where: { $0.address == address }) {
@@ -67,9 +74,32 @@ enum PoolSection {
             if let value = section.value("weight") {
                 weight = try reader.int(value, section.child("weight"), in: backendWeights)
             }
-            backends.append(BackendConfig(address: address, weight: weight, location: reader.location(of: item)))
+            var state = BackendAdminState.active
+            if let value = section.value("state") {
+                state = try reader.choice(value, section.child("state"), as: BackendAdminState.self)
+            }
+            backends.append(BackendConfig(address: address, weight: weight, location: reader.location(of: item),
+                                          state: state, spans: spans(of: item, section, reader: reader)))
         }
         return backends
+    }
+
+    /// Where a backend entry's values are written, for `BackendRewrite`.
+    static func spans(of item: Node, _ section: MappingSection, reader: NodeReader) -> BackendSpans? {
+        guard let address = section.value("address") else { return nil }
+        var spans = BackendSpans(address: RouteSection.span(of: address, reader: reader))
+        if let entry = section.entries.first(where: { $0.key == "weight" }) {
+            spans.weightKey = reader.location(of: entry.keyNode)
+            spans.weight = RouteSection.span(of: entry.value, reader: reader)
+        }
+        if let entry = section.entries.first(where: { $0.key == "state" }) {
+            spans.stateKey = reader.location(of: entry.keyNode)
+            spans.state = RouteSection.span(of: entry.value, reader: reader)
+        }
+        if case .mapping(let mapping) = item {
+            spans.merges = mapping.contains { $0.key.scalar?.string == "<<" }
+        }
+        return spans
     }
 
     /// `tls: { verify, ca, sni }` towards the backends; `verify` defaults to true so that turning TLS

@@ -141,7 +141,7 @@ extension Proxy {
         for backend in poolConfig.backends {
             let identity = BackendIdentity(pool: pool, address: backend.address.description)
             if book.state(identity, pool: poolConfig) == "checking" { return false }
-            let weight = book.effectiveWeight(identity, weight: backend.weight, pool: poolConfig, now: now)
+            let weight = book.effectiveWeight(identity, backend: backend, pool: poolConfig, now: now)
             if weight == 0 { continue }
             if weight < backend.weight * 1000 { return false }
             usable = true
