@@ -22,6 +22,10 @@ struct AdminAPI: Sendable {
     var backendOperation: @Sendable (String, HostPort, BackendOperation) -> Result<AdminReloadOutcome, BackendOperationError> = { _, _, _ in
         .failure(BackendOperationError(status: 503, description: "backend operations are not available"))
     }
+    /// Upgrades the binary (`POST /upgrade`); returns the new process's pid once it serves.
+    var upgrade: @Sendable (String?, Config.Duration?) -> Result<Int32, UpgradeFailure> = { _, _ in
+        .failure(UpgradeFailure(status: 503, description: "upgrades are not available"))
+    }
     /// Runs a rollout command on the control plane's queue and waits for it.
     var rollout: @Sendable (String, RolloutAction) -> Result<RolloutDocument, RolloutCommandError> = { _, _ in
         .failure(RolloutCommandError(status: 503, description: "rollouts are not available"))
@@ -58,6 +62,8 @@ struct AdminAPI: Sendable {
             }
         case "/reload":
             return only(["POST"], request) { reloadResponse(stopping: snapshot.stopping) }
+        case "/upgrade":
+            return only(["POST"], request) { upgradeResponse(request) }
         case "/rollouts", "/rollouts/":
             return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(RolloutList(rollouts: snapshot.rollouts))) }
         case let path where path.hasPrefix("/backends/"):
@@ -157,6 +163,25 @@ struct AdminAPI: Sendable {
             case .failure(let error):
                 return refuse(error.status, error.description)
             }
+        }
+    }
+
+    /// `POST /upgrade[?binary=PATH][&timeout=30s]`: 200 `{"ok":true,"pid":N}` once the new process
+    /// serves (this one then drains), else 409/422/503 with `{"ok":false,"error":"…"}`.
+    private func upgradeResponse(_ request: AdminRequest) -> AdminResponse {
+        var timeout: Config.Duration?
+        if let text = request.query["timeout"] {
+            guard let parsed = Config.Duration(parsing: text), parsed.nanoseconds > 0 else {
+                return AdminResponse(status: 422, json: AdminJSON.encode(UpgradeAnswer(ok: false, error: "timeout must be a duration like 30s, not '\(text)'")))
+            }
+            timeout = parsed
+        }
+        let binary = request.query["binary"].flatMap { $0.isEmpty ? nil : $0 }
+        switch upgrade(binary, timeout) {
+        case .success(let pid):
+            return AdminResponse(status: 200, json: AdminJSON.encode(UpgradeAnswer(ok: true, pid: pid)))
+        case .failure(let error):
+            return AdminResponse(status: error.status, json: AdminJSON.encode(UpgradeAnswer(ok: false, error: error.description)))
         }
     }
 

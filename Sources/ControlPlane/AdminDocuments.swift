@@ -20,6 +20,18 @@ public struct AdminReloadAnswer: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /upgrade`'s answer.
+public struct UpgradeAnswer: Codable, Sendable {
+    public var ok: Bool
+    public var pid: Int32?
+    public var error: String?
+    public init(ok: Bool, pid: Int32? = nil, error: String? = nil) {
+        self.ok = ok
+        self.pid = pid
+        self.error = error
+    }
+}
+
 /// `GET /status`.
 public struct AdminStatus: Codable, Sendable {
     public struct LastReload: Codable, Sendable {
@@ -82,8 +94,24 @@ public struct AdminStatus: Codable, Sendable {
         public var tls: Bool
     }
 
+    public struct Process: Codable, Sendable {
+        public var pid: Int32
+        public var version: String
+        /// ISO 8601, UTC.
+        public var startedAt: String
+    }
+    public struct LastUpgrade: Codable, Sendable {
+        /// `success` or `failure`.
+        public var result: String
+        public var detail: String
+        public var at: String
+    }
+
     public var generation: UInt64
     public var configFile: String
+    /// The process serving (absent from proxies older than upgrades).
+    public var process: Process?
+    public var lastUpgrade: LastUpgrade?
     /// False once shutdown has begun (as `/ready`).
     public var ready: Bool
     public var workers: Int
@@ -97,7 +125,7 @@ public struct AdminStatus: Codable, Sendable {
     public var rollouts: [RolloutDocument]?
 
     private enum CodingKeys: String, CodingKey {
-        case generation, configFile, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts
+        case generation, configFile, process, lastUpgrade, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts
     }
 
     /// Written by hand only so that `last_reload` is an explicit null rather than a missing key.
@@ -105,6 +133,8 @@ public struct AdminStatus: Codable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(generation, forKey: .generation)
         try c.encode(configFile, forKey: .configFile)
+        try c.encodeIfPresent(process, forKey: .process)
+        if let lastUpgrade { try c.encode(lastUpgrade, forKey: .lastUpgrade) } else { try c.encodeNil(forKey: .lastUpgrade) }
         try c.encode(ready, forKey: .ready)
         try c.encode(workers, forKey: .workers)
         if let lastReload { try c.encode(lastReload, forKey: .lastReload) } else { try c.encodeNil(forKey: .lastReload) }

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import DataPlane
 import Metrics
 
@@ -105,6 +106,13 @@ enum AdminMetrics {
         out.family("cutover_config_reloads_total", .counter, help: "Configuration reloads (SIGHUP and POST /reload), by result.")
         out.sample("cutover_config_reloads_total", ["result": "success"], Double(snapshot.reloadsSucceeded))
         out.sample("cutover_config_reloads_total", ["result": "failure"], Double(snapshot.reloadsFailed))
+        out.family("cutover_build_info", .gauge, help: "1, labelled with the version of the binary serving.")
+        out.sample("cutover_build_info", ["version": CutoverVersion.string], 1)
+        out.family("cutover_start_time_seconds", .gauge, help: "When the process serving started, in seconds since the Unix epoch.")
+        out.sample("cutover_start_time_seconds", [:], snapshot.startedAt.timeIntervalSince1970.rounded())
+        out.family("cutover_upgrades_total", .counter, help: "Binary upgrades handed over (success) or failed with the old process still serving (failure).")
+        out.sample("cutover_upgrades_total", ["result": "success"], Double(snapshot.upgradesSucceeded))
+        out.sample("cutover_upgrades_total", ["result": "failure"], Double(snapshot.upgradesFailed))
         RolloutMetrics.render(snapshot, into: &out)
         return out.text
     }

@@ -47,8 +47,12 @@ final class AdminServer: Sendable {
     static let idleTimeoutMs = 30_000
 
     let listen: HostPort
-    private let fd: Int32
+    /// The listening socket (handed to a new binary by an upgrade).
+    let fd: Int32
     private let open = Mutex(0)
+    /// Written once to make the accept thread return (an upgrade handed the socket over: the
+    /// old process must stop taking connections from the queue it shares with the new one).
+    private let stopPipe: (read: Int32, write: Int32)
 
     /// Binds `admin.listen`; an error names the config line, as a listener's does.
     init(_ admin: AdminConfig) throws(ConfigError) {
@@ -60,8 +64,31 @@ final class AdminServer: Sendable {
         } catch {
             throw ConfigError(admin.location, "admin: cannot listen on \(admin.listen): \(error)")
         }
-        _ = fcntl(fd, F_SETFL, 0)  // blocking: the accept thread waits in accept(2)
         listen = admin.listen
+        stopPipe = AdminServer.makePipe()
+    }
+
+    /// Takes over a listening socket an upgrading process handed down (see `InheritedSockets`).
+    init(adopting fd: Int32, listen: HostPort) {
+        self.fd = fd
+        self.listen = listen
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        stopPipe = AdminServer.makePipe()
+    }
+
+    private static func makePipe() -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// The accept thread returns; connections already accepted are served to their end. The
+    /// socket stays open (the new process has it too).
+    func stopAccepting() {
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
     }
 
     /// Closes the socket of a server that was bound but will not start (start-up failed later).
@@ -71,13 +98,20 @@ final class AdminServer: Sendable {
         // Foundation threads are detached: a finished connection thread leaves nothing to join.
         let acceptor = Thread { [self] in
             while true {
+                // poll, not a blocking accept: the loop must be able to stop (`stopAccepting`),
+                // and another process sharing the socket may take a connection first (EAGAIN).
+                var watched = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
+                if poll(&watched, 2, -1) < 0 { continue }
+                if watched[1].revents != 0 { return }
                 let client = accept(fd, nil, nil)
                 if client < 0 {
                     // EMFILE and friends: back off instead of spinning on the same error.
-                    if errno != EINTR { usleep(10_000) }
+                    if errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK { usleep(10_000) }
                     continue
                 }
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(client, F_SETFL, 0)  // the connection thread reads and writes blocking
                 let admitted = open.withLock { count in
                     guard count < Self.maxConnections else { return false }
                     count += 1

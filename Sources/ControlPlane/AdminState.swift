@@ -48,6 +48,11 @@ final class AdminState: Sendable {
         var backendIdentities: [BackendIdentity] = []
         /// Every route with a rollout policy or a rollout, as `/rollouts` shows it.
         var rollouts: [RolloutDocument] = []
+        var upgradesSucceeded = 0
+        var upgradesFailed = 0
+        var lastUpgrade: UpgradeRecord?
+        /// When this process started (wall clock).
+        var startedAt = Date()
         /// Route → result (`promoted`, `rolled_back`, `aborted`) → rollouts that ended so.
         var rolloutResults: [String: [String: Int]] = [:]
     }

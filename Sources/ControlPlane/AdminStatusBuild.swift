@@ -25,6 +25,10 @@ extension AdminStatus {
         let now = MonotonicClock.now()
         generation = snapshot.generation
         configFile = config.file
+        process = Process(pid: getpid(), version: CutoverVersion.string, startedAt: snapshot.startedAt.formatted(.iso8601))
+        lastUpgrade = snapshot.lastUpgrade.map {
+            LastUpgrade(result: $0.succeeded ? "success" : "failure", detail: $0.detail, at: $0.at.formatted(.iso8601))
+        }
         ready = !snapshot.stopping
         workers = snapshot.workers
         lastReload = snapshot.lastReload.map {

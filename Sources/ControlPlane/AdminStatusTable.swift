@@ -8,6 +8,13 @@ public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
     var summary = "generation \(status.generation) · \(status.configFile) · "
     summary += status.ready ? style.good("ready") : style.bad("shutting down")
     out.append(summary)
+    if let process = status.process {
+        var line = "pid \(process.pid) · version \(process.version) · started \(process.startedAt)"
+        if let upgrade = status.lastUpgrade {
+            line += " · last upgrade: " + (upgrade.result == "success" ? style.good("success") : style.bad("failure")) + " at \(upgrade.at) — \(upgrade.detail)"
+        }
+        out.append(line)
+    }
     if let last = status.lastReload {
         let result = last.result == "success" ? style.good("success") : style.bad("failure")
         out.append("last reload: \(result) at \(last.at)" + (last.error.map { " — \($0)" } ?? ""))

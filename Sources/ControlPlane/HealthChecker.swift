@@ -73,6 +73,12 @@ public final class HealthChecker: Sendable {
         }
     }
 
+    /// States to start from, for backends handed over by an upgrade: a healthy backend stays in
+    /// rotation, an unhealthy one out, without waiting for `rise` checks. Call before `configure`.
+    public func seed(_ states: [BackendIdentity: HealthState]) {
+        mailbox.post(.seed(states))
+    }
+
     /// Stops probing and waits for the checker thread to end (closing the probes in flight).
     /// The last states stay readable. Not from `onChange`.
     public func stop() {

@@ -1,3 +1,4 @@
+import Config
 import Balancer
 import EventLoop
 
@@ -5,6 +6,8 @@ import EventLoop
 enum HealthCommand: Sendable {
     /// The complete set of targets, numbered by `HealthStateTable.configure`.
     case configure([HealthTarget], sequence: UInt64)
+    /// States to start from for identities not probed yet (handed over by an upgrade).
+    case seed([BackendIdentity: HealthState])
     case stop
 }
 
@@ -27,6 +30,8 @@ final class HealthLoop: EventLoopHandler {
     private var byToken: [UInt64: HealthSlot] = [:]
     private var byFD: [Int32: HealthSlot] = [:]
     private var nextToken: UInt64 = 1
+    /// Handed-over states, used once when their identity's slot is created.
+    private var seeds: [BackendIdentity: HealthState] = [:]
 
     init(loop: EventLoop, mailbox: Mailbox<HealthCommand>, table: HealthStateTable, seed: UInt64,
          onChange: @escaping @Sendable (BackendIdentity, HealthState) -> Void) {
@@ -59,6 +64,8 @@ final class HealthLoop: EventLoopHandler {
             switch command {
             case .configure(let targets, let sequence):
                 configure(targets, sequence: sequence)
+            case .seed(let states):
+                seeds.merge(states) { _, new in new }
             case .stop:
                 for slot in byIdentity.values { abortProbe(slot) }
                 loop.stop()
@@ -95,6 +102,9 @@ final class HealthLoop: EventLoopHandler {
                 kept[target.identity] = slot
             } else {
                 let slot = HealthSlot(token: nextToken, target: target)
+                if let seeded = seeds.removeValue(forKey: target.identity) {
+                    slot.hysteresis = Hysteresis(rise: target.check.rise, fall: target.check.fall, state: seeded)
+                }
                 nextToken += 1
                 byToken[slot.token] = slot
                 scheduleFirstProbe(slot, now: now)

@@ -21,6 +21,20 @@ struct BoundListener {
 }
 
 enum ListenerBinder {
+    /// Sockets handed over by an upgrade (see `InheritedSockets`): kept as they are — the same
+    /// sockets, so nothing queued on them is lost — plus fresh ones (SO_REUSEPORT) when this
+    /// process runs more workers than the old one did. Extra inherited ones stay too: the caller
+    /// gives them to workers in turn, since closing one would drop what waits in its queue.
+    static func adopt(_ inherited: [Int32], _ listener: ListenerConfig, workers: Int,
+                      tls: TLSServerContext?) throws(ConfigError) -> BoundListener {
+        var fds = inherited
+        if fds.count < workers {
+            let more = try bind(listener, workers: workers - fds.count, tls: tls)
+            fds += more.fds
+        }
+        return BoundListener(config: listener, fds: fds, tls: tls)
+    }
+
     static func bind(_ listener: ListenerConfig, workers: Int, tls: TLSServerContext?) throws(ConfigError) -> BoundListener {
         guard let address = SocketAddress.resolve(host: listener.listen.host, port: listener.listen.port) else {
             throw ConfigError(listener.location, "listener '\(listener.name)': cannot resolve '\(listener.listen)'")

@@ -23,6 +23,7 @@ extension Proxy {
             throw ConfigError(SourceLocation(file: configFile, line: 1, column: 1), "cannot start the health checker: \(error)")
         }
         self.checker = checker
+        if !healthSeeds.isEmpty { checker.seed(healthSeeds) }
         checker.configure(targets)
     }
 

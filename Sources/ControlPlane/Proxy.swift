@@ -1,3 +1,4 @@
+import Balancer
 import Config
 import DataPlane
 import Dispatch
@@ -12,22 +13,33 @@ import TLS
 public final class Proxy: @unchecked Sendable {
     public let configFile: String
     private(set) var config: CutoverConfig
-    private(set) var generation: UInt64 = 1
+    var generation: UInt64 = 1
     private var workers: [Worker] = []
     private var threads: [LoopThread] = []
-    private var listeners: [String: BoundListener] = [:]
+    var listeners: [String: BoundListener] = [:]
     /// Serializes everything that changes the proxy: signals, reloads from SIGHUP and from the
     /// admin API, stop.
     let queue = DispatchQueue(label: "cutover.control")
     private var signalSources: [any DispatchSourceSignal] = []
     var stopping = false
     private var draining = false
+    /// The listening sockets this process was handed by the upgrade that started it (nil: a
+    /// plain start), and the channel back to that process.
+    var inherited: InheritedSockets?
+    var upgradeChannel: UpgradeChannel?
+    /// An upgrade is under way, or this process handed over to a new one (then it drains).
+    var upgrading = false
+    var handedOver = false
+    /// The pid of the process whose upgrade started this one (it may still be draining).
+    var upgradedFrom: Int32?
+    /// Health states handed over, given to the checker before its first targets.
+    var healthSeeds: [BackendIdentity: HealthState] = [:]
     /// What the admin API reads; published after every change, never read back by the proxy.
     let adminState: AdminState
     /// The split each route is at, and the ramps moving them (control queue only).
     var ramps: SplitRamps
     private var rampTimer: (any DispatchSourceTimer)?
-    private var admin: AdminServer?
+    var admin: AdminServer?
     /// Every backend's id, health, slow start and drain (control queue only).
     var book = BackendBook()
     /// Certificates and TLS contexts of the config in force, and the session ticket keys.
@@ -72,14 +84,20 @@ public final class Proxy: @unchecked Sendable {
         let count = Proxy.workerCount(config.workers)
         // Certificates first: a missing or mismatched file stops the start-up, naming the file.
         let servers = try tls.loadListeners(config)
+        inherited = InheritedSockets.fromEnvironment()
+        upgradeChannel = ProcessInfo.processInfo.environment[UpgradeChannel.variable].flatMap(Int32.init).map(UpgradeChannel.init)
+        if inherited != nil { adoptUpgradeState() }
         Proxy.noteAdminDrains(config, book: &book, now: MonotonicClock.now())
-        let table = try SnapshotBuilder.build(config, generation: generation, workers: count, book: &book,
-                                              tls: &tls, now: MonotonicClock.now())
+        let table = try SnapshotBuilder.build(config, generation: generation, workers: count, splits: ramps.effective,
+                                              book: &book, tls: &tls, now: MonotonicClock.now())
         let accessLog = try startAccessLog(workers: count)
         // The admin socket is bound first: once the data listeners accept, so does the admin API.
         let admin: AdminServer?
         do {
-            admin = try config.admin.map { admin throws(ConfigError) in try AdminServer(admin) }
+            admin = try config.admin.map { admin throws(ConfigError) in
+                if let fd = inherited?.takeAdmin(admin) { return AdminServer(adopting: fd, listen: admin.listen) }
+                return try AdminServer(admin)
+            }
         } catch {
             discardAccessLog(accessLog)
             throw error
@@ -87,7 +105,11 @@ public final class Proxy: @unchecked Sendable {
         var bound: [String: BoundListener] = [:]
         do {
             for listener in config.listeners {
-                bound[listener.name] = try ListenerBinder.bind(listener, workers: count, tls: servers[listener.name])
+                if let fds = inherited?.take(listener) {
+                    bound[listener.name] = try ListenerBinder.adopt(fds, listener, workers: count, tls: servers[listener.name])
+                } else {
+                    bound[listener.name] = try ListenerBinder.bind(listener, workers: count, tls: servers[listener.name])
+                }
                 bound[listener.name]?.metricsID = book.labels.listenerID(listener.name)
             }
         } catch {
@@ -109,16 +131,30 @@ public final class Proxy: @unchecked Sendable {
         }
         mailboxes = workers.map(\.mailbox)
         postAccessLog(accessLog)
-        for listener in config.listeners {
-            guard let b = bound[listener.name] else { continue }
-            for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
-        }
         for worker in workers {
             threads.append(LoopThread(name: "cutover-w\(worker.index)") { worker.run() })
         }
         try startHealthChecks()
         backendsChanged()
         resumeRollouts()
+        // Started by an upgrade: ready, but the old process still accepts; take over only on GO.
+        if let channel = upgradeChannel {
+            channel.send("READY \(getpid())")
+            guard channel.receive(timeoutMs: 120_000) == "GO" else {
+                log.critical("upgrade: the old process did not hand over; exiting (it keeps serving)")
+                exit(1)
+            }
+            close(channel.fd)
+            upgradeChannel = nil
+            for fd in inherited?.all ?? [] { close(fd) }  // sockets of listeners this config no longer has
+        }
+        for listener in config.listeners {
+            guard let b = bound[listener.name] else { continue }
+            for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
+            for (i, fd) in b.fds.enumerated().dropFirst(workers.count) {
+                workers[i % workers.count].mailbox.post(.listen(fd: fd, spec: b.spec))
+            }
+        }
         if let admin {
             var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
             api.reports = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
@@ -126,6 +162,7 @@ public final class Proxy: @unchecked Sendable {
             api.backendOperation = { [unowned self] pool, address, operation in
                 self.queue.sync { self.backendOperation(pool: pool, address: address, operation) }
             }
+            api.upgrade = { [unowned self] binary, timeout in self.upgrade(binary: binary, timeout: timeout) }
             let writer = accessLogWriter
             api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)
@@ -133,6 +170,8 @@ public final class Proxy: @unchecked Sendable {
         }
         let names = config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
         log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
+        if ramps.isRamping { scheduleRampStep() }
+        if inherited == nil { SystemdNotify.send("READY=1\nMAINPID=\(getpid())") }
     }
 
     /// Parks the main thread; returns never (the process exits when stopped).
@@ -142,7 +181,7 @@ public final class Proxy: @unchecked Sendable {
 
     private func installSignalHandlers() {
         // Ignored first, so the default action (terminate) never runs; the sources still see them.
-        for signo in [SIGTERM, SIGINT, SIGHUP, SIGUSR1] { signal(signo, SIG_IGN) }
+        for signo in [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2] { signal(signo, SIG_IGN) }
         signal(SIGPIPE, SIG_IGN)
         let handle: (Int32) -> any DispatchSourceSignal = { signo in
             let source = DispatchSource.makeSignalSource(signal: signo, queue: self.queue)
@@ -150,6 +189,7 @@ public final class Proxy: @unchecked Sendable {
                 switch signo {
                 case SIGHUP: self.reload()
                 case SIGUSR1: self.reopenAccessLog()
+                case SIGUSR2: self.upgradeBySignal()
                 case SIGINT: self.stop(reason: "SIGINT")
                 default: self.stop(reason: "SIGTERM")
                 }
@@ -157,7 +197,7 @@ public final class Proxy: @unchecked Sendable {
             source.resume()
             return source
         }
-        signalSources = [handle(SIGTERM), handle(SIGINT), handle(SIGHUP), handle(SIGUSR1)]
+        signalSources = [handle(SIGTERM), handle(SIGINT), handle(SIGHUP), handle(SIGUSR1), handle(SIGUSR2)]
     }
 
     /// Reloads the config file: invalid → the running config keeps serving and the error is
@@ -171,7 +211,9 @@ public final class Proxy: @unchecked Sendable {
     /// Runs on `queue`, whoever asked (SIGHUP or `POST /reload`).
     func reloadReporting() -> AdminReloadOutcome {
         let before = config
+        SystemdNotify.reloading()
         let result = applyReload()
+        SystemdNotify.send("READY=1")
         var changes: [String] = []
         if case .success = result {
             changes = describeChanges(from: before, to: config)
@@ -333,6 +375,7 @@ public final class Proxy: @unchecked Sendable {
         }
         stopping = true
         adminState.update { $0.stopping = true }
+        if !handedOver { SystemdNotify.send("STOPPING=1") }
         let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
         log.info("\(reason): stopping\(delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : "")")
         if delay > 0 {
@@ -344,7 +387,7 @@ public final class Proxy: @unchecked Sendable {
 
     /// Closes the listeners and lets in-flight exchanges finish until `timeouts.shutdown`, then
     /// exits 0 once every worker has ended.
-    private func drainNow() {
+    func drainNow() {
         guard !draining else { return }
         draining = true
         let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))

@@ -74,6 +74,28 @@ struct SplitRamps {
         return changed
     }
 
+    /// The splits and ramps, for the process an upgrade starts.
+    var handoff: [UpgradeState.Ramp] {
+        effective.keys.sorted().map { route in
+            let ramp = ramps[route]
+            return UpgradeState.Ramp(route: route, effective: effective[route] ?? [], pools: poolNames[route] ?? [],
+                                     from: ramp?.from, to: ramp?.to, start: ramp?.start, duration: ramp?.duration)
+        }
+    }
+
+    /// Takes the old process's splits and ramps for the routes whose pools are the same.
+    mutating func adopt(_ handed: [UpgradeState.Ramp], config: CutoverConfig) {
+        for entry in handed {
+            guard let route = config.route(named: entry.route), route.pools.map(\.name) == entry.pools,
+                  entry.effective.count == entry.pools.count else { continue }
+            effective[entry.route] = entry.effective
+            if let from = entry.from, let to = entry.to, let start = entry.start, let duration = entry.duration,
+               to == route.pools.map(\.weight) {
+                ramps[entry.route] = SplitRamp(from: from, to: to, start: start, duration: duration)
+            }
+        }
+    }
+
     /// Puts `weights` in force for `route` at once, ending any ramp of it (a rollout's step).
     mutating func pin(route: String, weights: [Int]) {
         ramps[route] = nil

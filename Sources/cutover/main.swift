@@ -10,7 +10,7 @@ import Logging
 struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
-        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, Demo.self])
+        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, UpgradeCommand.self, Demo.self])
 }
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1. Warnings go to `warn`
@@ -21,12 +21,14 @@ func loadOrExit(_ file: String, warn: (String) -> Void = { printError($0) }) -> 
         config = try ConfigLoader.load(file: file)
     } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
+        UpgradeReport.failed("\(error)")
         Foundation.exit(1)
     }
     let review = FeatureGate.review(config)
     for warning in review.warnings { warn("\(file): warning: \(warning)") }
     if !review.errors.isEmpty {
         for error in review.errors { FileHandle.standardError.write(Data("\(error)\n".utf8)) }
+        UpgradeReport.failed(review.errors.map { "\($0)" }.joined(separator: "; "))
         Foundation.exit(1)
     }
     return config
@@ -38,6 +40,7 @@ func runProxy(file: String, config: CutoverConfig, before: () -> Void = {}) -> N
         try proxy.start()
     } catch {
         ProcessLog.logger.critical("cannot start: \(error)")
+        UpgradeReport.failed("cannot start: \(error)")
         Foundation.exit(1)
     }
     before()
