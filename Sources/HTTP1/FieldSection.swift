@@ -24,6 +24,7 @@ struct FieldSummary {
             try transferCodings.add(bytes, value)
         case .host:
             hostCount += 1
+            guard isValidHost(bytes, value) else { throw .badHost }
         case .connection:
             var options = ListElements(bytes, value)
             while let option = options.next() {

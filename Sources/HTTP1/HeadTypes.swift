@@ -105,6 +105,9 @@ public struct HTTPParseError: Error, Sendable, Equatable {
         case uriTooLong
         case headerTooLarge
         case unsupportedTransferCoding
+        /// A well-formed request using a feature the proxy does not forward (a transfer coding
+        /// other than chunked): 501, as RFC 9112 §6.1 asks.
+        case notImplemented
         case versionNotSupported
     }
     public var kind: Kind
@@ -121,6 +124,7 @@ public struct HTTPParseError: Error, Sendable, Equatable {
         case .malformed, .unsupportedTransferCoding: 400
         case .uriTooLong: 414
         case .headerTooLarge: 431
+        case .notImplemented: 501
         case .versionNotSupported: 505
         }
     }

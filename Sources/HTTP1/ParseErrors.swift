@@ -17,6 +17,8 @@ extension HTTPParseError {
         .init(.malformed, "Transfer-Encoding together with Content-Length")
     }
     static var transferEncodingInHTTP10: HTTPParseError { .init(.malformed, "Transfer-Encoding in an HTTP/1.0 message") }
+    static var badHost: HTTPParseError { .init(.malformed, "invalid Host (not a host name, IPv4 or [IP literal] with at most one port)") }
+    static var traceWithBody: HTTPParseError { .init(.malformed, "TRACE with a body") }
     static var badConnection: HTTPParseError { .init(.malformed, "invalid Connection option") }
     static var badVersion: HTTPParseError { .init(.malformed, "invalid HTTP version") }
     static var unsupportedVersion: HTTPParseError { .init(.versionNotSupported, "HTTP version not supported") }

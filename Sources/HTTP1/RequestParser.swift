@@ -40,6 +40,7 @@ public func parseRequestHead(
     }
     head.headLength = headLength
     try applyRequestSemantics(summary, bytes, &head)
+    if head.framing != .none, equalsExactly(bytes, head.method, "TRACE") { throw .traceWithBody }
     return .complete
 }
 
@@ -116,6 +117,9 @@ private func applyRequestSemantics(
         if codings.chunkedCount > 1 { throw .chunkedTwice }
         if !codings.lastIsChunked {
             throw HTTPParseError(.unsupportedTransferCoding, "final transfer coding is not chunked")
+        }
+        if codings.otherCount > 0 {
+            throw HTTPParseError(.notImplemented, "transfer codings other than chunked are not forwarded")
         }
         head.framing = .chunked
     } else if let length = summary.contentLength, length > 0 {

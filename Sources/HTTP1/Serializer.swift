@@ -19,8 +19,11 @@ public func clientResponseHeadUpperBound(_ head: ResponseHead) -> Int {
 /// Writes the request head sent to the upstream:
 /// - `METHOD SP target SP HTTP/1.1 CRLF` — always HTTP/1.1 towards the upstream;
 /// - every field except hop-by-hop ones (including those named by Connection), the client's
-///   X-Forwarded-Proto, and Upgrade unless `keepUpgrade`; Host, Content-Length and
-///   Transfer-Encoding are copied as is (the body is forwarded with its original framing);
+///   X-Forwarded-Proto, and Upgrade unless `keepUpgrade`; Host is copied as is;
+/// - the framing in one canonical form whatever the client wrote that the parser accepted
+///   (`Content-Length: 007`, `5, 5`, two identical fields, `Transfer-Encoding: Chunked`): one
+///   `Content-Length: N` in plain digits, or `Transfer-Encoding: chunked`, so no backend can read
+///   the body's length differently from us; `Content-Length: 0` stays when the client sent it;
 /// - one `X-Forwarded-For`: the client's values (empty ones skipped) joined by ", ", then
 ///   `clientAddress` (ASCII, e.g. `127.0.0.1`);
 /// - `X-Forwarded-Proto: <forwardedProto>`, replacing whatever the client sent;
@@ -43,18 +46,33 @@ public func writeUpstreamRequestHead(
     cursor.write(" HTTP/1.1\r\n")
 
     var sawHost = false
+    var sawContentLength = false
     for field in head.fields {
         switch field.kind {
         case .hopByHop, .xForwardedProto, .xForwardedFor:
+            continue
+        case .contentLength:
+            sawContentLength = true
+        case .transferEncoding:
             continue
         case .upgrade:
             if keepUpgrade { cursor.writeField(field, from: source) }
         case .host:
             sawHost = true
             cursor.writeField(field, from: source)
-        case .other, .contentLength, .transferEncoding:
+        case .other:
             cursor.writeField(field, from: source)
         }
+    }
+    switch head.framing {
+    case .contentLength(let length):
+        cursor.write("Content-Length: ")
+        cursor.writeDecimal(length)
+        cursor.write("\r\n")
+    case .chunked:
+        cursor.write("Transfer-Encoding: chunked\r\n")
+    case .none, .untilClose:
+        if sawContentLength { cursor.write("Content-Length: 0\r\n") }
     }
     if !sawHost && fallbackHost.count > 0 {
         cursor.write("Host: ")

@@ -4,6 +4,9 @@ struct TransferCodings {
     var present = false
     var chunkedCount = 0
     var lastIsChunked = false
+    /// Codings other than chunked (gzip, deflate…): a request with one is refused (501), as
+    /// nginx does, so what goes upstream is always exactly `Transfer-Encoding: chunked`.
+    var otherCount = 0
 
     /// Adds one field value: a non-empty list of `transfer-coding = token *( OWS ";" OWS
     /// token BWS "=" BWS ( token / quoted-string ) )` (RFC 9112 §7). Anything else is rejected:
@@ -19,7 +22,7 @@ struct TransferCodings {
             let name = try scanToken(bytes, &i, end)
             sawCoding = true
             lastIsChunked = equalsLowercase(bytes, name, "chunked")
-            if lastIsChunked { chunkedCount += 1 }
+            if lastIsChunked { chunkedCount += 1 } else { otherCount += 1 }
             // Parameters, up to the next comma or the end.
             while true {
                 skipWhitespace(bytes, &i, end)

@@ -187,6 +187,7 @@ public struct RolloutMachine: Sendable {
 
     private mutating func promote(why: String) -> [RolloutEvent] {
         state = .promoted
+        stepIndex = policy.steps.count - 1  // the last step: 100 %, or the end of the list
         reason = why
         return [RolloutEvent(.promoted, reason)]
     }
@@ -234,6 +235,7 @@ public struct RolloutMachine: Sendable {
         looks = saved.looks
         pausedOnFailure = saved.pausedOnFailure
         carriedClock = saved.stepClock
+        stepClock = saved.stepClock
         switch saved.state {
         case .progressing, .warmup:
             state = .warmup

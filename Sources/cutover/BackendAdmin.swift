@@ -23,8 +23,14 @@ struct BackendAdmin {
         return generation
     }
 
-    /// The backend as `/status` shows it in the pool (nil: not there).
+    /// The backend as `/status` shows it in the pool when the config has it (nil: not there).
+    /// A backend removed from the file but still draining is listed without an admin state.
     func backend(_ address: HostPort, in status: AdminStatus) -> AdminStatus.Backend? {
+        listed(address, in: status).flatMap { $0.adminState == nil ? nil : $0 }
+    }
+
+    /// Any entry of the pool for `address`, configured or still draining after its removal.
+    func listed(_ address: HostPort, in status: AdminStatus) -> AdminStatus.Backend? {
         status.pools.first { $0.name == pool }?.backends.first { $0.address == address.description }
     }
 
@@ -52,6 +58,7 @@ struct BackendAdmin {
         let health = b.health ?? b.state
         guard health == "healthy" else { return "\(address) is \(health)" }
         if let left = b.slowStartSecondsLeft, left > 0 { return "\(address) in slow start (\(left)s left)" }
+        if b.weight > 0 && b.effectiveWeight == 0 { return "\(address) takes no requests yet" }
         return nil
     }
 

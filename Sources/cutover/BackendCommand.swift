@@ -116,7 +116,7 @@ struct BackendCommand: ParsableCommand {
                 let generation = try admin.operate("remove", t.hostPort)
                 if !t.noWait {
                     try admin.wait(timeout: t.seconds, since: generation) { status in
-                        admin.backend(t.hostPort, in: status).map { "\(t.hostPort) still listed (\($0.state))" }
+                        admin.listed(t.hostPort, in: status).map { "\(t.hostPort) still listed (\($0.state))" }
                     }
                 }
                 return "pool \(t.pool): \(t.hostPort) drained and removed (generation \(generation))"

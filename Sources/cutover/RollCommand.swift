@@ -68,6 +68,7 @@ struct Roll {
     let seconds: Double
     let weight: Int?
     let progress = RollProgress()
+    let oldWeights = WeightMemo()
 
     func perform() throws(SwitchFailure) {
         let start = try admin.admin.status()
@@ -75,6 +76,10 @@ struct Roll {
             throw .refused("the running proxy has no pool '\(admin.pool)'")
         }
         let floor = admin.usable(start) - unavailable
+        // The OLD backends' weights as they are now: once an OLD is out of the file it no longer says.
+        for pair in pairs {
+            if let old = admin.backend(pair.old, in: start) { oldWeights.set(pair.old, old.weight) }
+        }
         progress.say("pool \(admin.pool): \(pairs.count) backend(s) to replace, \(admin.usable(start)) usable now; surge \(surge), unavailable \(unavailable)")
         let chunk = max(1, surge + unavailable)
         var index = 0
@@ -114,7 +119,7 @@ struct Roll {
             progress.say("\(label): \(pair.new) already in the pool")
             return
         }
-        let oldWeight = admin.backend(pair.old, in: status)?.weight
+        let oldWeight = oldWeights.get(pair.old) ?? admin.backend(pair.old, in: status)?.weight
         _ = try admin.operate("add", pair.new, weight: weight ?? (oldWeight == 1 ? nil : oldWeight))
         progress.say("\(label): \(pair.new) added, waiting until healthy and past slow start")
     }
@@ -169,6 +174,13 @@ struct Roll {
         let draining = backends.filter { $0.state == "draining" }.count
         return "\(admin.usable(status)) usable, \(draining) draining, \(backends.count) listed"
     }
+}
+
+/// The OLD backends' weights, read at the start of the roll.
+final class WeightMemo: @unchecked Sendable {
+    private var weights: [String: Int] = [:]
+    func set(_ address: HostPort, _ weight: Int) { weights[address.description] = weight }
+    func get(_ address: HostPort) -> Int? { weights[address.description] }
 }
 
 /// Progress: on a terminal one status line redrawn in place under the step lines; otherwise the

@@ -94,6 +94,14 @@ extension Proxy {
             }
             return .failure(.init(status: 422, description: "the reload was rejected (\(error)); \(restored); the running configuration keeps serving"))
         }
+        // The reload read the file again: a write by someone else in between would be what
+        // serves now. Say so rather than answer a lost edit with 200.
+        func entries(_ config: CutoverConfig) -> [String] {
+            (config.pool(named: pool)?.backends ?? []).map { "\($0.address) \($0.weight) \($0.state.rawValue)" }
+        }
+        guard entries(config) == entries(edit.config) else {
+            return .failure(.init(status: 409, description: "\(configFile) changed on disk during the edit; the proxy now runs what the file says (generation \(generation)); try again"))
+        }
         return .success(outcome)
     }
 }

@@ -310,7 +310,9 @@ extension Proxy {
 
     /// Writes the rollouts still running to the state file.
     func saveRollouts() {
-        let active = rollouts.values.filter { $0.machine.state.isActive }.map(\.machine.persisted).sorted { $0.route < $1.route }
+        let active = rollouts.values.filter { $0.machine.state.isActive }
+            .map { RolloutStateFile.Saved(machine: $0.machine.persisted, startedAt: $0.startedAt, history: $0.history) }
+            .sorted { $0.machine.route < $1.machine.route }
         guard !active.isEmpty || savedAny else { return }
         savedAny = !active.isEmpty
         if let error = RolloutStateFile(directory: config.stateDirectory).save(active) {
@@ -322,7 +324,7 @@ extension Proxy {
     /// the config still has its route, policy and pools.
     func resumeRollouts() {
         let file = RolloutStateFile(directory: config.stateDirectory)
-        let saved: [RolloutMachine.Persisted]
+        let saved: [RolloutStateFile.Saved]
         switch file.load() {
         case .success(let list): saved = list
         case .failure(let error):
@@ -331,7 +333,8 @@ extension Proxy {
         }
         savedAny = !saved.isEmpty
         let now = MonotonicClock.now()
-        for entry in saved where entry.state.isActive {
+        for record in saved where record.machine.state.isActive {
+            let entry = record.machine
             guard let route = config.route(named: entry.route), let policy = route.rollout,
                   route.pools.contains(where: { $0.name == entry.canary }),
                   route.pools.contains(where: { $0.name == entry.baseline }) else {
@@ -339,7 +342,10 @@ extension Proxy {
                 continue
             }
             let machine = RolloutMachine(resuming: entry, policy: RolloutPolicy(policy), now: now)
-            rollouts[entry.route] = RolloutRun(machine: machine, now: Date())
+            var run = RolloutRun(machine: machine, now: Date())
+            run.startedAt = record.startedAt
+            run.history = record.history
+            rollouts[entry.route] = run
             rolloutTransitions(entry.route, [RolloutEvent(.resumed, machine.reason)])
         }
         publishRollouts()

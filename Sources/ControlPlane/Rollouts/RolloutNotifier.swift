@@ -3,42 +3,49 @@ import Dispatch
 import EventLoop
 import Foundation
 import Logging
+import Synchronization
 
 /// Sends each rollout transition as one JSON POST to the policy's `notify` URL, in order, from a
 /// queue of its own: a slow or dead receiver never holds up the control plane or a worker. Each
-/// event is tried up to 4 times (1 s, 2 s, 4 s apart, 2 s timeout each); at most 100 wait, the
-/// oldest dropped (and logged) beyond that.
+/// event is tried up to 4 times (1 s, 2 s, 4 s apart, 2 s timeout each) before the next is sent;
+/// at most 100 wait, newer ones dropped (and logged) beyond that.
 final class RolloutNotifier: @unchecked Sendable {
     private let queue = DispatchQueue(label: "cutover.rollout-notify")
-    private var pending = 0  // on `queue`
+    /// Events queued and not yet delivered or given up (counted when queued).
+    private let pending = Mutex(0)
     static let maxPending = 100
     static let attempts = 4
 
     func send(_ event: RolloutNotification, to target: NotifyTarget) {
+        let admitted = pending.withLock { count in
+            guard count < RolloutNotifier.maxPending else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            log.warning("rollout \(event.route): webhook \(target) is behind; event '\(event.event)' dropped")
+            return
+        }
         queue.async { [self] in
-            guard pending < RolloutNotifier.maxPending else {
-                log.warning("rollout \(event.route): webhook \(target) is behind; event '\(event.event)' dropped")
-                return
-            }
-            pending += 1
-            deliver(AdminJSON.encode(event), event: event, to: target, attempt: 1)
+            deliver(AdminJSON.encode(event), event: event, to: target)
+            pending.withLock { $0 -= 1 }
         }
     }
 
-    private func deliver(_ body: [UInt8], event: RolloutNotification, to target: NotifyTarget, attempt: Int) {
-        let outcome = WebhookPost.post(body, to: target, timeoutSeconds: 2)
-        switch outcome {
-        case .success:
-            pending -= 1
-        case .failure(let reason) where attempt < RolloutNotifier.attempts:
-            let delay = 1 << (attempt - 1)
-            log.warning("rollout \(event.route): webhook \(target) failed (\(reason)); retrying in \(delay) s")
-            queue.asyncAfter(deadline: .now() + .seconds(delay)) { [self] in
-                deliver(body, event: event, to: target, attempt: attempt + 1)
+    /// Tries one event until it is delivered or out of tries, blocking this queue (its own) in
+    /// between, so the next event never overtakes a retried one.
+    private func deliver(_ body: [UInt8], event: RolloutNotification, to target: NotifyTarget) {
+        for attempt in 1...RolloutNotifier.attempts {
+            switch WebhookPost.post(body, to: target, timeoutSeconds: 2) {
+            case .success:
+                return
+            case .failure(let reason) where attempt < RolloutNotifier.attempts:
+                let delay = 1 << (attempt - 1)
+                log.warning("rollout \(event.route): webhook \(target) failed (\(reason)); retrying in \(delay) s")
+                sleep(UInt32(delay))
+            case .failure(let reason):
+                log.error("rollout \(event.route): webhook \(target) failed \(attempt) times (\(reason)); event '\(event.event)' not delivered")
             }
-        case .failure(let reason):
-            pending -= 1
-            log.error("rollout \(event.route): webhook \(target) failed \(attempt) times (\(reason)); event '\(event.event)' not delivered")
         }
     }
 }

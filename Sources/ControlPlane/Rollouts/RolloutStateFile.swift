@@ -5,8 +5,15 @@ import Rollout
 /// change and every look, so a restarted proxy resumes each at the step it was in.
 struct RolloutStateFile {
     struct Contents: Codable {
-        var version = 1
-        var rollouts: [RolloutMachine.Persisted]
+        var version = 2
+        var rollouts: [Saved]
+    }
+
+    /// One running rollout: the machine's state, and what people see of its past.
+    struct Saved: Codable {
+        var machine: RolloutMachine.Persisted
+        var startedAt: Date
+        var history: [RolloutDocument.HistoryEntry]
     }
 
     let path: String
@@ -17,7 +24,7 @@ struct RolloutStateFile {
 
     /// The saved rollouts; none when the file is absent. A file that cannot be read or decoded is
     /// reported (and not overwritten until the next change).
-    func load() -> Result<[RolloutMachine.Persisted], StateFileError> {
+    func load() -> Result<[Saved], StateFileError> {
         guard FileManager.default.fileExists(atPath: path) else { return .success([]) }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -27,7 +34,7 @@ struct RolloutStateFile {
         }
     }
 
-    func save(_ rollouts: [RolloutMachine.Persisted]) -> StateFileError? {
+    func save(_ rollouts: [Saved]) -> StateFileError? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         do {

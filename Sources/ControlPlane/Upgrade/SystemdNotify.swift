@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// sd_notify(3) without libsystemd: one datagram per message to `$NOTIFY_SOCKET` (a path, or an
 /// abstract name when it starts with `@`). Does nothing when the variable is unset (not under
