@@ -379,6 +379,8 @@ public final class Proxy: @unchecked Sendable {
         let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
         log.info("\(reason): stopping\(delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : "")")
         if delay > 0 {
+            // During the delay the listeners still accept: keep-alive clients are told to reconnect.
+            for worker in workers { worker.mailbox.post(.answerWithClose) }
             queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [unowned self] in self.drainNow() }
         } else {
             drainNow()

@@ -12,7 +12,7 @@ extension HTTPSession {
         let headLength = request.headLength
         captureForAccessLog()
         headStarted = 0
-        closeAfterExchange = request.wantsClose || shutdownPending
+        closeAfterExchange = request.wantsClose || shutdownPending || worker.answersClose
         switch request.framing {
         case .none, .untilClose:
             requestBody = .remaining(0)

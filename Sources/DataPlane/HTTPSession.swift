@@ -93,6 +93,11 @@ final class HTTPSession {
     var servedRequests = 0
     var shutdownPending = false
     var lingerDeadline: UInt64 = 0
+    /// Stopping: an idle keep-alive connection waits this long for a request it may already be
+    /// sending (answered with `Connection: close`) before its FIN. Closing at once races with a
+    /// client that sends just then, which sees the connection closed under its request.
+    var shutdownIdleUntil: UInt64 = 0
+    static let shutdownIdleGrace: UInt64 = 1_000_000_000
     /// Lingering: the FIN has gone (over TLS it waits for the close_notify to be sent).
     var finSent = false
     var tunnelUpstreamShut = false
@@ -179,7 +184,7 @@ final class HTTPSession {
             }
         }
         clientOut.releaseIfEmpty()
-        if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientInputMayWait {
+        if shutdownPending && clientIn.isEmpty && servedRequests > 0 && !clientInputMayWait && now >= shutdownIdleUntil {
             beginLingering(for: 500_000_000)
             return true
         }
@@ -213,8 +218,8 @@ final class HTTPSession {
             return false
         case .nothing:
             if wasEmpty { clientIn.releaseIfEmpty() }
-            // Stopping, and nothing more came: the check at the top now lingers it out.
-            return shutdownPending && clientIn.isEmpty && servedRequests > 0
+            // Stopping, nothing came and the grace is over: the check at the top lingers it out.
+            return shutdownPending && clientIn.isEmpty && servedRequests > 0 && now >= shutdownIdleUntil
         }
     }
 
@@ -226,7 +231,8 @@ final class HTTPSession {
             return lastActivity &+ settings.clientHeaderTimeout
         case .readingHead:
             if !clientIn.isEmpty { return headStarted &+ settings.clientHeaderTimeout }
-            return lastActivity &+ (servedRequests == 0 ? settings.clientHeaderTimeout : settings.idleTimeout)
+            let idle = lastActivity &+ (servedRequests == 0 ? settings.clientHeaderTimeout : settings.idleTimeout)
+            return shutdownPending && servedRequests > 0 ? min(idle, shutdownIdleUntil) : idle
         case .exchanging:
             if let u = upstream, !u.ready { return lastActivity &+ settings.connectTimeout }
             return min(lastActivity &+ settings.upstreamResponseTimeout, drainDeadline)
@@ -262,7 +268,9 @@ final class HTTPSession {
         case .handshaking:
             closeClient()  // a stalled handshake costs its connection, nothing else
         case .readingHead:
-            if clientIn.isEmpty {
+            if clientIn.isEmpty && shutdownPending && servedRequests > 0 {
+                beginLingering(for: 500_000_000)  // stopping: no request came within the grace
+            } else if clientIn.isEmpty {
                 // An idle keep-alive connection: over TLS it gets a close_notify (best effort).
                 if let secure { _ = secure.finishOutput(fd, writable: &clientWritable) }
                 closeClient()
@@ -300,10 +308,12 @@ final class HTTPSession {
     func shutdownRequested() {
         shutdownPending = true
         closeAfterExchange = true
+        shutdownIdleUntil = now &+ HTTPSession.shutdownIdleGrace
         // A connection that has not sent its first request yet (accepted just now, from the
         // listen queue) is served once: its client did nothing wrong.
         // An idle keep-alive connection reads once more (a request may already sit in the socket:
-        // it is served, with Connection: close), then lingers out.
+        // it is served, with Connection: close), waits `shutdownIdleGrace` for one that may be on
+        // its way, then lingers out.
         if state == .readingHead && clientIn.isEmpty && !clientOutputPending && servedRequests > 0 {
             clientReadable = true
             drive()

@@ -26,6 +26,10 @@ public enum WorkerMessage: Sendable {
     case report(reply: @Sendable (WorkerReport) -> Void)
     /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
     case stop(deadline: UInt64)
+    /// A stop is coming (SIGTERM's `shutdown_delay`, or an upgrade): every answer from now on
+    /// carries `Connection: close`, so keep-alive clients move to new connections while the
+    /// listeners still accept, instead of meeting a close later.
+    case answerWithClose
     /// Access-log lines go to this ring from now on (nil: the access log is off).
     case accessLog(AccessLogTarget?)
 }
@@ -83,6 +87,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     /// exchanges in a row here. Set before the thread starts.
     public var backendFailing: (@Sendable (_ backendID: Int) -> Void)?
     private var acceptPaused = false
+    /// Set by `.answerWithClose`: answers carry `Connection: close` (a stop is coming).
+    var answersClose = false
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
     /// The heads being parsed and rewritten: one at a time per thread, shared by all sessions so
@@ -257,6 +263,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 listeners.removeAll { $0.spec.name == name }
             case .stop(let deadline):
                 beginStop(deadline: deadline)
+            case .answerWithClose:
+                answersClose = true
             case .accessLog(let target):
                 setAccessLog(target)
             }
