@@ -100,6 +100,11 @@ enum AdminMetrics {
             out.sample("cutover_connections_total", ["listener": name], Double(totals.connectionsAccepted[l]))
         }
 
+        out.family("cutover_accept_pauses_total", .counter,
+                   help: "Times a worker stopped accepting: at limits.max_connections (the rest wait in the listen queue) or out of file descriptors (retried every 100 ms).")
+        out.sample("cutover_accept_pauses_total", ["reason": "max_connections"], Double(totals.acceptPauses[0]))
+        out.sample("cutover_accept_pauses_total", ["reason": "descriptors"], Double(totals.acceptPauses[1]))
+
         out.family("cutover_config_generation", .gauge,
                    help: "Generation of the configuration being served (1 at start, +1 per applied reload).")
         out.sample("cutover_config_generation", [:], Double(snapshot.generation))

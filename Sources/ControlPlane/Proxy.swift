@@ -124,6 +124,14 @@ public final class Proxy: @unchecked Sendable {
             do {
                 worker = try Worker(index: i, table: table)
                 worker.backendFailing = { [unowned self] id in self.queue.async { self.passiveFailure(backendID: id) } }
+                let index = i
+                worker.acceptPausing = { reason in
+                    if reason == 0 {
+                        log.warning("worker \(index): at limits.max_connections; new connections wait in the listen queue")
+                    } else {
+                        log.error("worker \(index): out of file descriptors (raise LimitNOFILE / ulimit -n); accepting paused, retried every 100 ms")
+                    }
+                }
             } catch {
                 throw ConfigError(SourceLocation(file: configFile, line: 1, column: 1), "cannot start worker: \(error)")
             }

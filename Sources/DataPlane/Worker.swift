@@ -87,10 +87,15 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     /// exchanges in a row here. Set before the thread starts.
     public var backendFailing: (@Sendable (_ backendID: Int) -> Void)?
     private var acceptPaused = false
+    private var overloadEpisode: AcceptPause?
     /// Set by `.answerWithClose`: answers carry `Connection: close` (a stop is coming).
     var answersClose = false
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
+    private var acceptRetryToken: UInt64 { UInt64.max - 1 }
+    /// Called on this worker's thread when it begins to pause accepting (0: max_connections,
+    /// 1: out of descriptors), once per episode, so the control plane can log it. Set before start.
+    public var acceptPausing: (@Sendable (_ reason: Int) -> Void)?
     /// The heads being parsed and rewritten: one at a time per thread, shared by all sessions so
     /// their field arrays are allocated once per worker, not once per connection.
     /// Buffer blocks for this worker's connections (declared before them: it must outlive them).
@@ -209,6 +214,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             finishStop(force: true)
             return
         }
+        if token == acceptRetryToken {
+            resumeAccepting()
+            return
+        }
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
         let generation = UInt32(truncatingIfNeeded: token >> 32)
         guard Int(fd) < owners.count, loop.selector.generation(of: fd) == generation else { return }
@@ -291,12 +300,19 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             let accepted: (fd: Int32, peer: SocketAddress)
             do {
                 switch try Socket.accept(listener.fd) {
-                case .wouldBlock: return
+                case .wouldBlock:
+                    overloadEpisode = nil  // the queue is empty: whatever pause there was is over
+                    return
                 case .processed(let result): accepted = result
                 }
             } catch {
                 // EMFILE, ENOBUFS, ECONNABORTED: this connection is lost, the listener is fine.
-                if error.errno == EMFILE || error.errno == ENFILE { acceptPaused = true }
+                // Out of descriptors: the connection stays in the kernel's queue; accepting
+                // pauses and is tried again in 100 ms (or when one of ours closes).
+                if error.errno == EMFILE || error.errno == ENFILE {
+                    pauseAccepting(.descriptors)
+                    loop.schedule(deadline: loop.now &+ 100_000_000, token: acceptRetryToken)
+                }
                 return
             }
             Socket.setNoDelay(accepted.fd)
@@ -331,17 +347,36 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 session.start(generation: generation)
             }
         }
+        // At max_connections: the rest wait in the listen queue (or are refused by the kernel
+        // once it is full), never accepted and reset.
+        pauseAccepting(.maxConnections)
+    }
+
+    /// Why a worker stopped accepting; counted once per episode (`cutover_accept_pauses_total`).
+    enum AcceptPause: Int { case maxConnections = 0, descriptors = 1 }
+
+    /// An episode lasts until a listen queue is found empty again: resuming for one closed
+    /// connection and pausing at once is the same episode (counted and logged once).
+    private func pauseAccepting(_ reason: AcceptPause) {
+        if overloadEpisode != reason {
+            overloadEpisode = reason
+            metrics.recordAcceptPause(reason.rawValue)
+            acceptPausing?(reason.rawValue)
+        }
         acceptPaused = true
+    }
+
+    private func resumeAccepting() {
+        guard acceptPaused && stopDeadline == nil else { return }
+        acceptPaused = false
+        for listener in listeners { acceptAll(listener) }
     }
 
     /// A client connection ended: one more may be accepted.
     func connectionClosed(_ listener: Listener) {
         activeConnections -= 1
         metrics.connectionClosed(listener: listener.spec.metricsID)
-        if acceptPaused && stopDeadline == nil {
-            acceptPaused = false
-            for listener in listeners { acceptAll(listener) }
-        }
+        resumeAccepting()
     }
 
     // MARK: stopping

@@ -21,6 +21,8 @@ public struct WorkerMetrics: Sendable, Equatable {
     public private(set) var connectionsAccepted: [UInt64] = []
     /// `[listenerID]`: this worker's open client connections (summed over workers at scrape).
     public private(set) var connectionsOpen: [Int64] = []
+    /// Episodes of accepting paused: `[0]` at max_connections, `[1]` out of file descriptors.
+    public private(set) var acceptPauses: [UInt64] = [0, 0]
 
     public init() {}
 
@@ -75,6 +77,10 @@ public struct WorkerMetrics: Sendable, Equatable {
         connectionsOpen[listener] &+= 1
     }
 
+    public mutating func recordAcceptPause(_ reason: Int) {
+        acceptPauses[reason] &+= 1
+    }
+
     @inline(__always)
     public mutating func connectionClosed(listener: Int) {
         connectionsOpen[listener] &-= 1
@@ -97,6 +103,7 @@ public struct WorkerMetrics: Sendable, Equatable {
             add(m.upstreamErrors, into: &total.upstreamErrors)
             add(m.connectionsAccepted, into: &total.connectionsAccepted)
             for (i, n) in m.connectionsOpen.enumerated() { total.connectionsOpen[i] &+= n }
+            for (i, n) in m.acceptPauses.enumerated() { total.acceptPauses[i] &+= n }
         }
         return total
     }
