@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@ ssize_t cutover_splice(int fd_in, int fd_out, size_t len, unsigned int flags) {
 }
 
 int cutover_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+int cutover_malloc_trim(void) { return malloc_trim(0); }
 
 int cutover_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 

@@ -59,6 +59,9 @@ public final class Proxy: @unchecked Sendable {
     /// Whether the state file may hold rollouts (so an empty list is written over it once).
     var savedAny = false
     let notifier = RolloutNotifier()
+    /// Memory trimming after bursts (see `Proxy+MemoryTrim`).
+    var trimTimer: (any DispatchSourceTimer)?
+    var trimAccepted = 0
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
@@ -179,6 +182,7 @@ public final class Proxy: @unchecked Sendable {
         let names = config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
         log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
         if ramps.isRamping { scheduleRampStep() }
+        startMemoryTrim()
         if inherited == nil { SystemdNotify.send("READY=1\nMAINPID=\(getpid())") }
     }
 

@@ -30,6 +30,9 @@ public enum WorkerMessage: Sendable {
     /// carries `Connection: close`, so keep-alive clients move to new connections while the
     /// listeners still accept, instead of meeting a close later.
     case answerWithClose
+    /// After a burst: give idle pooled buffers back, then ask the allocator to return free pages
+    /// to the kernel (glibc keeps a freed burst's memory in its per-thread arenas otherwise).
+    case trimMemory
     /// Access-log lines go to this ring from now on (nil: the access log is off).
     case accessLog(AccessLogTarget?)
 }
@@ -268,7 +271,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                     listener.routeIndex = routing.routeIndex(named: spec.routeName)
                 }
             case .closeListener(let name):
-                for listener in listeners where listener.spec.name == name { close(listener.fd) }
+                // Connections the kernel already queued on it are taken and served, not reset.
+                for listener in listeners where listener.spec.name == name {
+                    acceptAll(listener)
+                    close(listener.fd)
+                }
                 listeners.removeAll { $0.spec.name == name }
             case .stop(let deadline):
                 beginStop(deadline: deadline)
@@ -276,6 +283,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 answersClose = true
             case .accessLog(let target):
                 setAccessLog(target)
+            case .trimMemory:
+                bufferPool.trim()
+                _ = cutover_malloc_trim()
             }
         }
     }

@@ -28,4 +28,10 @@ public final class BufferPool {
     }
 
     public var idleBlocks: Int { free.count }
+
+    /// Gives idle blocks beyond `keep` back to the allocator (after a burst, when the loop is
+    /// quiet again), as HAProxy trims its pools.
+    public func trim(keep: Int = 16) {
+        while free.count > keep { free.removeLast().deallocate() }
+    }
 }

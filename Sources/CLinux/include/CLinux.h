@@ -17,6 +17,8 @@
 int cutover_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 ssize_t cutover_splice(int fd_in, int fd_out, size_t len, unsigned int flags);
 int cutover_pipe2(int fds[2], int flags);
+/// glibc's malloc_trim(0): free pages of every arena back to the kernel (malloc.h is not in Glibc's module).
+int cutover_malloc_trim(void);
 int cutover_set_pipe_size(int fd, int size);
 int cutover_set_nonblocking(int fd);
 pid_t cutover_gettid(void);
