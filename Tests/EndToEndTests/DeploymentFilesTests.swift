@@ -75,7 +75,10 @@ import Testing
 
     @Test func systemdUnitRunsReloadsAndStopsAsTheInterfaceSays() async throws {
         let unit = try unitSettings()
-        #expect(unit["Type"] == ["simple"])
+        // sd_notify: READY, RELOADING, STOPPING, and MAINPID from the old process at an upgrade.
+        #expect(unit["Type"] == ["notify"])
+        #expect(unit["NotifyAccess"] == ["all"])
+        #expect(unit["StateDirectory"] == ["cutover"], "the rollout state file's home")
         #expect(unit["ExecStart"]?.last?.hasSuffix("cutover run -c /etc/cutover/cutover.yaml") == true, "\(unit["ExecStart"] ?? [])")
         #expect(unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"])
         #expect(unit["KillSignal"] == ["SIGTERM"])
