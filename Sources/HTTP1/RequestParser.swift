@@ -95,6 +95,7 @@ private func parseRequestLine(
     guard i + 1 < end else { return nil }
     guard bytes[i + 1] == ASCII.lf else { throw .bareCR }
     head.version = try parseHTTPVersion(bytes, versionStart..<i)
+    try checkTargetForm(bytes, method: method, target: target)
     head.method = method
     head.target = target
     head.isHEAD = equalsExactly(bytes, method, "HEAD")
@@ -134,4 +135,19 @@ private func applyRequestSemantics(
     if summary.connectionNamesFields {
         demoteConnectionNominatedFields(&head.fields, in: bytes)
     }
+}
+
+/// RFC 9112 §3.2: origin-form (`/…`) for any method; absolute-form (`http://…`, `https://…`, which a
+/// server must accept, §3.2.2); authority-form only for CONNECT (§3.2.3); asterisk-form only for
+/// OPTIONS (§3.2.4). Found by the differential run against llhttp.
+private func checkTargetForm(_ bytes: UnsafeRawBufferPointer, method: Range<Int>, target: Range<Int>) throws(HTTPParseError) {
+    if bytes[target.lowerBound] == 0x2F || equalsExactly(bytes, method, "CONNECT") { return }
+    if equalsExactly(bytes, target, "*") {
+        if equalsExactly(bytes, method, "OPTIONS") { return }
+        throw HTTPParseError(.malformed, "asterisk-form request-target for a method other than OPTIONS")
+    }
+    let s = target.lowerBound
+    if target.count > 7 && equalsLowercase(bytes, s..<(s + 7), "http://") { return }
+    if target.count > 8 && equalsLowercase(bytes, s..<(s + 8), "https://") { return }
+    throw HTTPParseError(.malformed, "request-target form not allowed for this method")
 }

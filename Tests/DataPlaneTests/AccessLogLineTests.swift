@@ -171,4 +171,10 @@ import Testing
         #expect(out.overflowed)
         #expect(out.text.isEmpty)
     }
+
+    /// Fuzz (Fuzz/regressions/access-log/seconds-overflow): durations within 500 ns of 2^64 trapped.
+    @Test func secondsNearTheTopOfUInt64DoNotTrap() {
+        let out = written { $0.seconds(nanoseconds: .max) }
+        #expect(String(decoding: out.text, as: UTF8.self) == "18446744073.709552")
+    }
 }

@@ -41,8 +41,9 @@ enum YAMLSyntaxError {
     /// 1-based line and column (in Unicode scalars, like libyaml's marks) of a Character offset.
     static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
         var line = 1, column = 1
-        for character in text.prefix(offset) {
-            if character == "\n" || character == "\r\n" {
+        for (index, character) in text.prefix(offset).enumerated() {
+            if index == 0 && character == "\u{FEFF}" { continue }  // libyaml skips a byte-order mark
+            if character.unicodeScalars.contains(where: SourceText.isBreak) {  // LF, CR LF, CR, NEL, LS, PS
                 line += 1
                 column = 1
             } else {

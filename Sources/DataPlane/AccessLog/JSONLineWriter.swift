@@ -127,7 +127,8 @@ struct JSONLineWriter {
 
     /// Nanoseconds as seconds with six decimals (microseconds): `0.000412`, `12.500000`.
     mutating func seconds(nanoseconds: UInt64) {
-        let micros = (nanoseconds + 500) / 1000
+        // Rounded without adding first: a duration near 2^64 (an end before its start) must not trap.
+        let micros = nanoseconds / 1000 + (nanoseconds % 1000 >= 500 ? 1 : 0)
         integer(micros / 1_000_000)
         guard room(7) else { return }
         let out = base.assumingMemoryBound(to: UInt8.self)
