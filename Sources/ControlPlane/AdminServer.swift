@@ -2,7 +2,6 @@ import Config
 import EventLoop
 import Foundation
 import HTTP1
-import Synchronization
 
 /// A request to the admin API, as far as the API looks at it.
 struct AdminRequest: Sendable {
@@ -49,7 +48,7 @@ final class AdminServer: Sendable {
     let listen: HostPort
     /// The listening socket (handed to a new binary by an upgrade).
     let fd: Int32
-    private let open = Mutex(0)
+    private let open = Locked(0)
     /// Written once to make the accept thread return (an upgrade handed the socket over: the
     /// old process must stop taking connections from the queue it shares with the new one).
     private let stopPipe: (read: Int32, write: Int32)

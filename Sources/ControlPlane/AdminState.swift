@@ -1,6 +1,6 @@
 import Config
+import EventLoop
 import Foundation
-import Synchronization
 
 /// The outcome of the most recent reload, by SIGHUP or by `POST /reload`.
 struct ReloadRecord: Sendable {
@@ -67,10 +67,10 @@ final class AdminState: Sendable {
         var secondsLeft: Double
     }
 
-    private let state: Mutex<Snapshot>
+    private let state: Locked<Snapshot>
 
     init(config: CutoverConfig, generation: UInt64, workers: Int) {
-        state = Mutex(Snapshot(config: config, generation: generation, workers: workers, token: config.admin?.token))
+        state = Locked(Snapshot(config: config, generation: generation, workers: workers, token: config.admin?.token))
     }
 
     func read() -> Snapshot { state.withLock { $0 } }

@@ -2,7 +2,6 @@ import EventLoop
 import Foundation
 import HTTP1
 import Logging
-import Synchronization
 
 /// What a demo backend is told to do wrong: answer 500 to a share of requests, and wait before
 /// every answer.
@@ -76,12 +75,12 @@ public final class DemoBackend: Sendable {
     private let fd: Int32
     /// The fault, and the error accumulator that spreads its 500s: each answer adds the error
     /// share; reaching 100 % makes that answer a 500 and subtracts 100 %.
-    private let state: Mutex<(fault: DemoFault, accumulator: Int)>
+    private let state: Locked<(fault: DemoFault, accumulator: Int)>
 
     public init(name: String, address: SocketAddress, fault: DemoFault = .none) throws(SyscallError) {
         self.name = name
         self.address = address
-        state = Mutex((fault, 0))
+        state = Locked((fault, 0))
         fd = try Socket.listen(on: address, backlog: 128, reusePort: false)
         _ = fcntl(fd, F_SETFL, 0)  // blocking accept: one thread waits on it
     }
@@ -96,11 +95,11 @@ public final class DemoBackend: Sendable {
     }
 
     public func start() {
-        _ = LoopThread(name: "demo-\(name)") { [self] in
+        LoopThread.detached(name: "demo-\(name)") { [self] in
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { continue }
-                _ = LoopThread(name: "demo-conn") { [self] in serve(client) }
+                LoopThread.detached(name: "demo-conn") { [self] in serve(client) }
             }
         }
     }

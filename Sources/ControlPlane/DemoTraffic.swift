@@ -2,7 +2,6 @@ import EventLoop
 import Foundation
 import HTTP1
 import Logging
-import Synchronization
 
 /// Steady traffic through the demo's own listener, so a rollout has requests to judge: `GET /`
 /// at `rate` per second from a few keep-alive client threads (a slow backend holds up one thread,
@@ -13,7 +12,7 @@ public final class DemoTraffic: Sendable {
     public let rate: Int
     public let connections: Int
     /// "blue 200" → count, since the last `take()`.
-    private let counts = Mutex<[String: Int]>([:])
+    private let counts = Locked<[String: Int]>([:])
 
     public init(target: SocketAddress, rate: Int) {
         self.target = target
@@ -29,10 +28,10 @@ public final class DemoTraffic: Sendable {
             // Each thread sends its share, its schedule offset so the requests interleave.
             let perThread = Double(rate) / Double(connections)
             let offset = Double(index) / Double(rate)
-            _ = LoopThread(name: "demo-traffic") { [self] in run(perSecond: perThread, offset: offset) }
+            LoopThread.detached(name: "demo-traffic") { [self] in run(perSecond: perThread, offset: offset) }
         }
         if let seconds, seconds > 0 {
-            _ = LoopThread(name: "demo-summary") { [self] in
+            LoopThread.detached(name: "demo-summary") { [self] in
                 while true {
                     sleep(UInt32(seconds))
                     if let line = DemoTraffic.summary(take(), seconds: seconds) { ProcessLog.logger.info("\(line)") }

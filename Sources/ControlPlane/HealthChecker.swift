@@ -1,7 +1,6 @@
 import Balancer
 import EventLoop
 import Logging
-import Synchronization
 
 /// Active health checks (`health_check:` of INTERFACE.md) for every configured backend, on one
 /// thread of their own running one epoll loop: never on a data-plane worker, never a thread per
@@ -24,7 +23,7 @@ public final class HealthChecker: Sendable {
     private let onChange: @Sendable (BackendIdentity, HealthState) -> Void
     private let seed: UInt64
     private let threadName: String
-    private let thread = Mutex<Lifecycle>(.idle)
+    private let thread = Locked<Lifecycle>(.idle)
 
     private enum Lifecycle {
         case idle

@@ -1,5 +1,5 @@
 import Balancer
-import Synchronization
+import EventLoop
 
 /// The checker's results as other threads read them: a locked dictionary, written by the checker
 /// thread on every transition and by `configure` on the caller's thread.
@@ -16,7 +16,7 @@ final class HealthStateTable: Sendable {
         var sequence: UInt64 = 0
     }
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     /// Caller's thread: lists exactly `identities` (known ones keep their state, new ones are
     /// `checking`) and runs `post` with the new sequence number under the lock, so configurations

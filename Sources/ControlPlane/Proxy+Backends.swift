@@ -1,4 +1,3 @@
-import Synchronization
 import Balancer
 import Config
 import DataPlane
@@ -230,7 +229,7 @@ extension Proxy {
 
 /// Worker reports arriving on worker threads, collected under a lock.
 final class ReportCollector: Sendable {
-    private let lock = Mutex<[WorkerReport]>([])
+    private let lock = Locked<[WorkerReport]>([])
     func add(_ report: WorkerReport) { lock.withLock { $0.append(report) } }
     var reports: [WorkerReport] { lock.withLock { $0 } }
 }

@@ -22,4 +22,11 @@ public final class LoopThread: @unchecked Sendable {
     public func join() {
         pthread_join(thread, nil)
     }
+
+    /// Starts a thread nobody joins (one per demo connection, a loop that runs until the process
+    /// ends): detached, so one that returns gives its stack back instead of staying a zombie.
+    public static func detached(name: String, _ body: @escaping @Sendable () -> Void) {
+        let started = LoopThread(name: name, body)
+        pthread_detach(started.thread)
+    }
 }

@@ -7,7 +7,7 @@ import Synchronization
 /// fired, never per request. The eventfd is written only when no wake-up is already pending.
 public final class Mailbox<Message: Sendable>: Sendable {
     public let eventFD: Int32
-    private let queue = Mutex<[Message]>([])
+    private let queue = Locked<[Message]>([])
     private let wakePending = Atomic<Bool>(false)
 
     public init() throws(SyscallError) {

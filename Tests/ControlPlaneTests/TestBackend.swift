@@ -25,13 +25,13 @@ final class TestBackend: Sendable {
     /// Answers whose status was not 2xx/3xx.
     let answeredBad = Atomic<Int>(0)
     /// The request heads received, for tests that look at what a probe sends.
-    let requests = Mutex<[String]>([])
+    let requests = Locked<[String]>([])
     /// Monotonic time of every accept.
-    let acceptTimes = Mutex<[UInt64]>([])
+    let acceptTimes = Locked<[UInt64]>([])
 
     private let listener: Int32
     private let wakeWrite: Int32
-    private let thread = Mutex<LoopThread?>(nil)
+    private let thread = Locked<LoopThread?>(nil)
 
     init(_ behavior: Behavior = .answer, status: Int = 200) throws {
         let any = try unwrap(SocketAddress(ip: "127.0.0.1", port: 0))

@@ -2,7 +2,6 @@ import Balancer
 import Config
 import ControlPlane
 import EventLoop
-import Synchronization
 import Testing
 
 /// Test helpers for the health checker: check settings, targets, a transition recorder, and
@@ -66,8 +65,8 @@ final class Transitions: Sendable {
         var sample: Int
     }
 
-    private let entries = Mutex<[Entry]>([])
-    private let sampler = Mutex<@Sendable (BackendIdentity) -> Int>({ _ in 0 })
+    private let entries = Locked<[Entry]>([])
+    private let sampler = Locked<@Sendable (BackendIdentity) -> Int>({ _ in 0 })
 
     /// What to sample at each transition (runs on the checker thread).
     func sample(_ body: @escaping @Sendable (BackendIdentity) -> Int) {

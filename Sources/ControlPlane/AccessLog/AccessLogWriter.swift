@@ -14,7 +14,7 @@ import Synchronization
 /// files. The lock guards only the list of outputs and pending requests, never a write.
 public final class AccessLogWriter: @unchecked Sendable {
     let wake: WakeEvent
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     private let linesWritten = Atomic<UInt64>(0)
     private let linesLost = Atomic<UInt64>(0)
     private var thread: LoopThread?

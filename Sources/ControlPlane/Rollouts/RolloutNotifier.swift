@@ -3,7 +3,6 @@ import Dispatch
 import EventLoop
 import Foundation
 import Logging
-import Synchronization
 
 /// Sends each rollout transition as one JSON POST to the policy's `notify` URL, in order, from a
 /// queue of its own: a slow or dead receiver never holds up the control plane or a worker. Each
@@ -12,7 +11,7 @@ import Synchronization
 final class RolloutNotifier: @unchecked Sendable {
     private let queue = DispatchQueue(label: "cutover.rollout-notify")
     /// Events queued and not yet delivered or given up (counted when queued).
-    private let pending = Mutex(0)
+    private let pending = Locked(0)
     static let maxPending = 100
     static let attempts = 4
 

@@ -1,5 +1,5 @@
+import EventLoop
 import Foundation
-import Glibc
 
 /// sd_notify(3) without libsystemd: one datagram per message to `$NOTIFY_SOCKET` (a path, or an
 /// abstract name when it starts with `@`). Does nothing when the variable is unset (not under
@@ -31,8 +31,8 @@ enum SystemdNotify {
 
     /// `RELOADING=1` needs the monotonic time of the reload's start, in microseconds.
     static func reloading() {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        send("RELOADING=1\nMONOTONIC_USEC=\(UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000)")
+        // MonotonicClock reads CLOCK_MONOTONIC (a `timespec` here trips MemberImportVisibility in
+        // some builds: Foundation's CoreFoundation claims the struct).
+        send("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.now() / 1_000)")
     }
 }
