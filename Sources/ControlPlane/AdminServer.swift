@@ -49,6 +49,8 @@ final class AdminServer: Sendable {
     /// The listening socket (handed to a new binary by an upgrade).
     let fd: Int32
     private let open = Locked(0)
+    /// Connections being served now.
+    var openConnections: Int { open.withLock { $0 } }
     /// Written once to make the accept thread return (an upgrade handed the socket over: the
     /// old process must stop taking connections from the queue it shares with the new one).
     private let stopPipe: (read: Int32, write: Int32)

@@ -408,9 +408,14 @@ public final class Proxy: @unchecked Sendable {
         for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
         let threads = self.threads
         let workers = self.workers
+        let admin = self.admin
         DispatchQueue.global().async {
             for thread in threads { thread.join() }
             self.flushAccessLog(timeout: .seconds(2))
+            // An admin answer still being written (the 200 of the POST /upgrade that handed over)
+            // gets out first, within 2 s.
+            let until = MonotonicClock.now() &+ 2_000_000_000
+            while let admin, admin.openConnections > 0, MonotonicClock.now() < until { usleep(10_000) }
             // The threads have ended: their series are safe to read.
             let total = WorkerMetrics.sum(workers.map(\.metrics))
             let answers = total.backendResponses.joined().reduce(0, +) + total.poolResponses.joined().reduce(0, +)

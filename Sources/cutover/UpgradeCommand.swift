@@ -39,7 +39,7 @@ struct UpgradeCommand: ParsableCommand {
         }
         var path = "/upgrade?timeout=\(RolloutCommand.escape(timeout))"
         if let binary {
-            let absolute = binary.hasPrefix("/") ? binary : FileManager.default.currentDirectoryPath + "/" + binary
+            let absolute = URL(fileURLWithPath: binary).standardizedFileURL.path
             path += "&binary=\(RolloutCommand.escape(absolute))"
         }
         let seconds = Int((Config.Duration(parsing: timeout)?.nanoseconds ?? 30_000_000_000) / 1_000_000_000)

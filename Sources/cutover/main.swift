@@ -10,6 +10,7 @@ import Logging
 struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
+        version: CutoverVersion.string,
         subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, UpgradeCommand.self, Demo.self])
 }
 

@@ -114,7 +114,12 @@ extension Proxy {
             return .failure(UpgradeFailure(status: 409, description: "the previous process (pid \(parent)) is still draining its connections; upgrade again once it has exited (at most timeouts.shutdown, \(config.timeouts.shutdown))"))
         }
         guard access(binary, X_OK) == 0 else {
-            return .failure(UpgradeFailure(status: 422, description: "\(binary) is not an executable file"))
+            let reason = "\(binary) is not an executable file"
+            adminState.update { state in
+                state.upgradesFailed += 1
+                state.lastUpgrade = UpgradeRecord(succeeded: false, detail: reason, at: Date())
+            }
+            return .failure(UpgradeFailure(status: 422, description: reason))
         }
         let sockets = InheritedSockets(admin: admin?.fd, listeners: listeners.mapValues(\.fds))
         let statePath = NSTemporaryDirectory() + "cutover-upgrade-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json"
@@ -128,6 +133,7 @@ extension Proxy {
         }
         _ = fcntl(pair[0], F_SETFD, FD_CLOEXEC)
         let handed = sockets.all + [pair[1]]
+        Proxy.closeOnExecEverything(but: Set(handed))
         for fd in handed { _ = fcntl(fd, F_SETFD, 0) }
         var environment = ProcessInfo.processInfo.environment
         environment[InheritedSockets.variable] = sockets.environmentValue
@@ -171,6 +177,18 @@ extension Proxy {
         for timer in rolloutTimers.values { timer.cancel() }
         rolloutTimers = [:]
         drainNow()
+    }
+
+    /// Marks every descriptor from 3 up close-on-exec but `kept`: the new process must inherit
+    /// the sockets it is handed and nothing else (a pipe a supervisor watches for our exit, a
+    /// socket of Foundation's, a file this process was started with).
+    static func closeOnExecEverything(but kept: Set<Int32>) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2, !kept.contains(fd) else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// posix_spawn: descriptors without FD_CLOEXEC are inherited (unlike Foundation's Process,
@@ -234,6 +252,7 @@ extension Proxy {
         generation = state.generation
         ramps.adopt(state.ramps, config: config)
         adminState.update {
+            $0.lastUpgrade = UpgradeRecord(succeeded: true, detail: "pid \(getpid()) serves, took over from pid \(getppid())", at: Date())
             $0.generation = state.generation
             $0.reloadsSucceeded = state.reloadsSucceeded
             $0.reloadsFailed = state.reloadsFailed
