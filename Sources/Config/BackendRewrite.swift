@@ -315,29 +315,7 @@ extension BackendRewrite {
             }
             // The entry runs on while lines are indented deeper than its `-` (or inside a flow
             // collection); comment and blank lines after its last line are not its own.
-            var scanner = FlowScanner()
-            var last = startLine
-            var line = startLine
-            while true {
-                if line > startLine {
-                    let shape = source.indentation(ofLine: line)
-                    if scanner.depth == 0 {
-                        if shape.isBlankOrComment {
-                            line += 1
-                            if line >= source.lines.count { break }
-                            continue
-                        }
-                        if shape.spaces <= indent { break }
-                    }
-                    last = line
-                }
-                let next = line + 1 < source.lines.count ? source.lines[line + 1].start : source.scalars.count
-                for index in (line == startLine ? dash + 1 : source.lines[line].start)..<next {
-                    _ = scanner.feed(source.scalars, index)
-                }
-                line += 1
-                if line >= source.lines.count { break }
-            }
+            let last = source.lastLineOfBlock(firstLine: startLine, from: dash + 1, indent: indent)
             return Item(backend: backend, spans: spans, start: start, flow: flow, end: end, dash: dash,
                         indent: indent, firstLine: startLine, lastLine: last)
         }

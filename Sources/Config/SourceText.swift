@@ -112,3 +112,34 @@ struct FlowScanner {
         return true
     }
 }
+
+extension SourceText {
+    /// The last line of the block node that starts on `firstLine` at scalar `from` (its key or
+    /// its `-`): the node runs on while lines are indented deeper than `indent`, or are inside a
+    /// flow collection it opened; blank and comment lines after its last line are not its own.
+    func lastLineOfBlock(firstLine: Int, from: Int, indent: Int) -> Int {
+        var scanner = FlowScanner()
+        var last = firstLine
+        var line = firstLine
+        while true {
+            if line > firstLine {
+                let shape = indentation(ofLine: line)
+                if scanner.depth == 0 {
+                    if shape.isBlankOrComment {
+                        line += 1
+                        if line >= lines.count { break }
+                        continue
+                    }
+                    if shape.spaces <= indent { break }
+                }
+                last = line
+            }
+            // The line's break too: it ends a comment.
+            let next = line + 1 < lines.count ? lines[line + 1].start : scalars.count
+            for index in (line == firstLine ? from : lines[line].start)..<next { _ = scanner.feed(scalars, index) }
+            line += 1
+            if line >= lines.count { break }
+        }
+        return last
+    }
+}

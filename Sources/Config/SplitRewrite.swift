@@ -144,24 +144,7 @@ public enum SplitRewrite {
         guard source.indentation(ofLine: keyLine).spaces == indent else {
             throw Failure("\(key): 'pools' does not start its line; add 'ramp:' to the route by hand")
         }
-        var scanner = FlowScanner()
-        var last = keyLine
-        var line = keyLine
-        while true {
-            if line > keyLine {
-                let shape = source.indentation(ofLine: line)
-                if scanner.depth == 0 {
-                    if shape.isBlankOrComment { line += 1; if line >= source.lines.count { break }; continue }
-                    if shape.spaces <= indent { break }
-                }
-                last = line
-            }
-            // The line's break too: it ends a comment.
-            let next = line + 1 < source.lines.count ? source.lines[line + 1].start : source.scalars.count
-            for index in (line == keyLine ? offset : source.lines[line].start)..<next { _ = scanner.feed(source.scalars, index) }
-            line += 1
-            if line >= source.lines.count { break }
-        }
+        let last = source.lastLineOfBlock(firstLine: keyLine, from: offset, indent: indent)
         let lineBreak = source.lines[last].lineBreak.isEmpty ? (source.lines.first?.lineBreak ?? "\n") : source.lines[last].lineBreak
         let text = (lineBreak.isEmpty ? "\n" : lineBreak) + String(repeating: " ", count: indent) + entry
         return (source.lines[last].end, 0, text)
