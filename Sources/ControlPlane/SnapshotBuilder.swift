@@ -2,6 +2,7 @@ import Balancer
 import Config
 import DataPlane
 import EventLoop
+import Glibc
 
 /// Turns a validated config into the data plane's immutable routing snapshot. Names are resolved
 /// here, on the control plane, because resolution blocks.
@@ -76,9 +77,21 @@ enum SnapshotBuilder {
         s.idleTimeout = nanoseconds(config.timeouts.idle)
         // max_connections is for the whole process; each worker enforces its share.
         s.maxConnections = max(1, (config.limits.maxConnections + workers - 1) / workers)
+        // Each client connection may need an upstream one: a share above half the descriptors
+        // the process may open (less a reserve for listeners, health checks, logs) would let
+        // clients take the descriptors their own upstream connections need (as HAProxy derives
+        // maxconn from ulimit -n).
+        s.maxConnections = min(s.maxConnections, max(1, (descriptorLimit() - 64) / 2 / max(1, workers)))
         s.maxHeaderBytes = config.limits.maxHeaderBytes
         return s
     }
 
     private static func nanoseconds(_ d: Config.Duration) -> UInt64 { UInt64(max(0, d.nanoseconds)) }
+
+    /// RLIMIT_NOFILE's soft limit.
+    static func descriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1 << 20 }
+        return Int(clamping: limit.rlim_cur)
+    }
 }

@@ -104,8 +104,12 @@ extension HTTPSession {
                 secure = SecureChannel(connection, pool: worker.bufferPool)
             }
             guard let opened = worker.openUpstream(to: address, as: .upstream(self)) else {
-                upstreamError(.connect)
                 releaseInFlight()
+                if worker.lastOpenWasLocalShortage {
+                    respond(503)  // out of descriptors here: not the backend's failure, no retry
+                    return
+                }
+                upstreamError(.connect)
                 continue  // refused at once (common on loopback): the next backend
             }
             upstream = UpstreamConnection(worker: worker, backendID: pool.backends[backend].id, fd: opened.fd,

@@ -1,3 +1,4 @@
+import Glibc
 import EventLoop
 import Metrics
 
@@ -29,8 +30,12 @@ struct InFlightClaim {
 
 extension Worker {
     /// A new non-blocking connection to a backend, registered for `owner`; nil when it failed at
-    /// once (refused on loopback is immediate): the caller counts the connect failure.
+    /// once (refused on loopback is immediate): the caller counts the connect failure. A failure
+    /// that is this process's own shortage (out of descriptors, buffers or memory) sets
+    /// `lastOpenWasLocalShortage`: that is not the backend's fault, and another backend would fare
+    /// no better.
     func openUpstream(to address: SocketAddress, as owner: FDOwner) -> (fd: Int32, generation: UInt32, connected: Bool)? {
+        lastOpenWasLocalShortage = false
         do {
             let (fd, connected) = try Socket.connect(to: address)
             Socket.setNoDelay(fd)
@@ -40,6 +45,7 @@ extension Worker {
             }
             return (fd, generation, connected)
         } catch {
+            lastOpenWasLocalShortage = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno)
             return nil
         }
     }

@@ -78,6 +78,7 @@ final class TCPSession {
             releaseInFlight()
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
             guard let opened = worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) else {
+                if worker.lastOpenWasLocalShortage { break }  // our own shortage: not the backend's failure
                 worker.upstreamError(.connect, backendID: pool.backends[backend].id, pool: poolIndex, routing: routing)
                 continue
             }

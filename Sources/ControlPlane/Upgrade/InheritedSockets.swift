@@ -1,3 +1,4 @@
+import CLinux
 import Config
 import EventLoop
 import Foundation
