@@ -390,13 +390,18 @@ public final class Proxy: @unchecked Sendable {
             return
         }
         stopping = true
+        let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
+        if delay > 0 {
+            // During the delay the listeners still accept: keep-alive clients are told to
+            // reconnect. Every worker has it before /ready turns 503 (the report waits behind it
+            // in each mailbox), so no answer after that point lacks Connection: close.
+            for worker in workers { worker.mailbox.post(.answerWithClose) }
+            _ = gatherReports(timeout: .seconds(1))
+        }
         adminState.update { $0.stopping = true }
         if !handedOver { SystemdNotify.send("STOPPING=1") }
-        let delay = reason == "SIGINT" ? 0 : max(0, config.timeouts.shutdownDelay.nanoseconds)
         log.info("\(reason): stopping\(delay > 0 ? " after shutdown_delay \(config.timeouts.shutdownDelay)" : "")")
         if delay > 0 {
-            // During the delay the listeners still accept: keep-alive clients are told to reconnect.
-            for worker in workers { worker.mailbox.post(.answerWithClose) }
             queue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay))) { [unowned self] in self.drainNow() }
         } else {
             drainNow()
@@ -409,7 +414,7 @@ public final class Proxy: @unchecked Sendable {
         guard !draining else { return }
         draining = true
         let deadline = MonotonicClock.now() &+ UInt64(max(0, config.timeouts.shutdown.nanoseconds))
-        for worker in workers { worker.mailbox.post(.stop(deadline: deadline)) }
+        for worker in workers { worker.mailbox.post(.stop(deadline: deadline, handedOver: handedOver)) }
         let threads = self.threads
         let workers = self.workers
         let admin = self.admin

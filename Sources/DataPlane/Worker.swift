@@ -25,7 +25,9 @@ public enum WorkerMessage: Sendable {
     /// Report per-backend gauges (indexed by backend id) to `reply`, on the worker's thread.
     case report(reply: @Sendable (WorkerReport) -> Void)
     /// Stop: close listeners; finish in-flight exchanges until `deadline` (monotonic ns), then exit.
-    case stop(deadline: UInt64)
+    /// `handedOver`: an upgrade gave the listening sockets to a new process, which accepts on
+    /// them now: this process only lets go of its descriptors.
+    case stop(deadline: UInt64, handedOver: Bool = false)
     /// A stop is coming (SIGTERM's `shutdown_delay`, or an upgrade): every answer from now on
     /// carries `Connection: close`, so keep-alive clients move to new connections while the
     /// listeners still accept, instead of meeting a close later.
@@ -98,6 +100,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     private var stopDeadline: UInt64?
     private var stopTimerToken: UInt64 { UInt64.max }
     private var acceptRetryToken: UInt64 { UInt64.max - 1 }
+    private var retireToken: UInt64 { UInt64.max - 2 }
+    /// Listeners closing (see `retire`): filtered, accepted once more, closed at the timer.
+    private var retiring: [Listener] = []
     /// Called on this worker's thread when it begins to pause accepting (0: max_connections,
     /// 1: out of descriptors), once per episode, so the control plane can log it. Set before start.
     public var acceptPausing: (@Sendable (_ reason: Int) -> Void)?
@@ -223,6 +228,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             resumeAccepting()
             return
         }
+        if token == retireToken {
+            closeRetired()
+            return
+        }
         let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
         let generation = UInt32(truncatingIfNeeded: token >> 32)
         guard Int(fd) < owners.count, loop.selector.generation(of: fd) == generation else { return }
@@ -274,13 +283,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 }
             case .closeListener(let name):
                 // Connections the kernel already queued on it are taken and served, not reset.
-                for listener in listeners where listener.spec.name == name {
-                    acceptAll(listener)
-                    close(listener.fd)
-                }
+                let closing = listeners.filter { $0.spec.name == name }
                 listeners.removeAll { $0.spec.name == name }
-            case .stop(let deadline):
-                beginStop(deadline: deadline)
+                retire(closing)
+            case .stop(let deadline, let handedOver):
+                beginStop(deadline: deadline, handedOver: handedOver)
             case .answerWithClose:
                 answersClose = true
             case .accessLog(let target):
@@ -293,7 +300,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     public func iterationEnded() {
-        if stopDeadline != nil && activeConnections == 0 { finishStop(force: false) }
+        if stopDeadline != nil && activeConnections == 0 && retiring.isEmpty { finishStop(force: false) }
     }
 
     private func install(_ table: RoutingTable) {
@@ -364,6 +371,36 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         pauseAccepting(.maxConnections)
     }
 
+    /// Closing a listening socket resets what waits in its queue, and a handshake completing
+    /// just before the close lands there too. So: no new handshake is let in (a filter drops
+    /// SYNs; their clients retry and meet a closed port: refused, not reset), the queue is
+    /// accepted and served, and the socket closes 20 ms later, after what was under way has
+    /// arrived and been accepted too.
+    private func retire(_ closing: [Listener]) {
+        guard !closing.isEmpty else { return }
+        for listener in closing {
+            _ = cutover_refuse_new_handshakes(listener.fd)
+            acceptAll(listener)
+        }
+        retiring += closing
+        loop.schedule(deadline: loop.now &+ 20_000_000, token: retireToken)
+    }
+
+    private func closeRetired() {
+        guard !retiring.isEmpty else { return }
+        for listener in retiring {
+            acceptAll(listener)
+            close(listener.fd)
+        }
+        retiring.removeAll()
+        // Stopping: what was just accepted is served once, with Connection: close.
+        if stopDeadline != nil {
+            for owner in owners {
+                if case .client(let session) = owner, !session.shutdownPending { session.shutdownRequested() }
+            }
+        }
+    }
+
     /// Why a worker stopped accepting; counted once per episode (`cutover_accept_pauses_total`).
     enum AcceptPause: Int { case maxConnections = 0, descriptors = 1 }
 
@@ -393,12 +430,13 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
 
     // MARK: stopping
 
-    private func beginStop(deadline: UInt64) {
+    private func beginStop(deadline: UInt64, handedOver: Bool) {
         stopDeadline = deadline
-        // Connections the kernel already accepted for us are taken and served, not reset.
-        for listener in listeners {
-            acceptAll(listener)
-            close(listener.fd)
+        if handedOver {
+            // The sockets live on in the new process: a filter on them would stop it too.
+            for listener in listeners { close(listener.fd) }
+        } else {
+            retire(listeners)
         }
         listeners.removeAll()
         idlePool.closeAll(worker: self)
@@ -413,6 +451,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var isStopping: Bool { stopDeadline != nil }
 
     private func finishStop(force: Bool) {
+        closeRetired()
         if force {
             for owner in owners {
                 switch owner {

@@ -17,6 +17,11 @@
 int cutover_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 ssize_t cutover_splice(int fd_in, int fd_out, size_t len, unsigned int flags);
 int cutover_pipe2(int fds[2], int flags);
+/// Attaches a classic BPF filter to a listening TCP socket that drops segments with SYN set and
+/// ACK clear: no new handshake starts on it, while those under way complete and can be accepted
+/// before it is closed. A client whose SYN was dropped retransmits and then meets a closed port
+/// (refused), instead of being reset out of the accept queue by the close. 0 or -1 with errno.
+int cutover_refuse_new_handshakes(int fd);
 /// glibc's malloc_trim(0): free pages of every arena back to the kernel (malloc.h is not in Glibc's module).
 int cutover_malloc_trim(void);
 int cutover_set_pipe_size(int fd, int size);
