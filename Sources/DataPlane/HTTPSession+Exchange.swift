@@ -103,12 +103,16 @@ extension HTTPSession {
                 }
                 secure = SecureChannel(connection, pool: worker.bufferPool)
             }
-            guard let opened = worker.openUpstream(to: address, as: .upstream(self)) else {
+            let opened: (fd: Int32, generation: UInt32, connected: Bool)
+            switch worker.openUpstream(to: address, as: .upstream(self)) {
+            case .success(let result):
+                opened = result
+            case .failure(.localShortage):
                 releaseInFlight()
-                if worker.lastOpenWasLocalShortage {
-                    respond(503)  // out of descriptors here: not the backend's failure, no retry
-                    return
-                }
+                respond(503)  // out of descriptors here: not the backend's failure, no retry
+                return
+            case .failure(.refused):
+                releaseInFlight()
                 upstreamError(.connect)
                 continue  // refused at once (common on loopback): the next backend
             }

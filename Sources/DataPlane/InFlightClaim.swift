@@ -28,25 +28,29 @@ struct InFlightClaim {
     }
 }
 
+/// Why a new upstream connection could not be opened at once.
+enum UpstreamOpenFailure: Error {
+    /// The backend refused (immediate on loopback): its failure, counted; another may be tried.
+    case refused
+    /// This process is out of descriptors, buffers or memory: not the backend's fault, and
+    /// another backend would fare no better.
+    case localShortage
+}
+
 extension Worker {
-    /// A new non-blocking connection to a backend, registered for `owner`; nil when it failed at
-    /// once (refused on loopback is immediate): the caller counts the connect failure. A failure
-    /// that is this process's own shortage (out of descriptors, buffers or memory) sets
-    /// `lastOpenWasLocalShortage`: that is not the backend's fault, and another backend would fare
-    /// no better.
-    func openUpstream(to address: SocketAddress, as owner: FDOwner) -> (fd: Int32, generation: UInt32, connected: Bool)? {
-        lastOpenWasLocalShortage = false
+    /// A new non-blocking connection to a backend, registered for `owner`.
+    func openUpstream(to address: SocketAddress, as owner: FDOwner)
+        -> Result<(fd: Int32, generation: UInt32, connected: Bool), UpstreamOpenFailure> {
         do {
             let (fd, connected) = try Socket.connect(to: address)
             Socket.setNoDelay(fd)
             guard let generation = register(fd, as: owner) else {
                 Socket.close(fd)
-                return nil
+                return .failure(.refused)
             }
-            return (fd, generation, connected)
+            return .success((fd, generation, connected))
         } catch {
-            lastOpenWasLocalShortage = [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno)
-            return nil
+            return .failure([EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(error.errno) ? .localShortage : .refused)
         }
     }
 }

@@ -77,8 +77,14 @@ final class TCPSession {
             attempts += 1
             releaseInFlight()
             claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
-            guard let opened = worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) else {
-                if worker.lastOpenWasLocalShortage { break }  // our own shortage: not the backend's failure
+            let opened: (fd: Int32, generation: UInt32, connected: Bool)
+            switch worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) {
+            case .success(let result):
+                opened = result
+            case .failure(.localShortage):
+                closeBoth()  // our own shortage: not the backend's failure
+                return
+            case .failure(.refused):
                 worker.upstreamError(.connect, backendID: pool.backends[backend].id, pool: poolIndex, routing: routing)
                 continue
             }

@@ -13,29 +13,13 @@ extension Worker {
     func drainRemovedBackends(previous: RoutingTable, next: RoutingTable) {
         var live = Set<Int>()
         var liveAddresses = Set<SocketAddress>()
-        var wasDrained = Set<Int>()
-        for pool in previous.pools { for backend in pool.backends where backend.drained { wasDrained.insert(backend.id) } }
-        var newlyDrained = Set<SocketAddress>()
+        var anyDrained = false
         for pool in next.pools {
             for backend in pool.backends {
                 live.insert(backend.id)
-                if backend.drained {
-                    if !wasDrained.contains(backend.id) { newlyDrained.insert(backend.address) }
-                } else {
-                    liveAddresses.insert(backend.address)
-                }
-            }
-        }
-        // A backend an operator drained (`state: drain`) keeps what runs on it, but its idle
-        // connections go now, so "nothing open on it" is reached as soon as its exchanges end.
-        if !newlyDrained.isEmpty {
-            idlePool.closeAll(worker: self, where: { newlyDrained.contains($0.address) && !liveAddresses.contains($0.address) })
-        }
-        for id in live where id < removedBackends.count { removedBackends[id] = false }  // re-added
-        // A drained backend's connections are not kept for reuse either.
-        for pool in next.pools {
-            for backend in pool.backends where backend.drained && backend.id < removedBackends.count {
-                removedBackends[backend.id] = true
+                // Re-added ones are reused again; drained ones (`state: drain`) are not.
+                if backend.id < removedBackends.count { removedBackends[backend.id] = backend.drained }
+                if backend.drained { anyDrained = true } else { liveAddresses.insert(backend.address) }
             }
         }
         var deadlines: [Int: UInt64] = [:]
@@ -45,8 +29,12 @@ extension Worker {
                 deadlines[backend.id] = loop.now &+ pool.deregistrationDelay
             }
         }
+        // Idle connections to a removed or drained backend close now, so "nothing open on it" is
+        // reached as soon as its exchanges end. (None of a drained one's is pooled again.)
+        if anyDrained || !deadlines.isEmpty {
+            idlePool.closeAll(worker: self, where: { !liveAddresses.contains($0.address) })
+        }
         guard !deadlines.isEmpty else { return }
-        idlePool.closeAll(worker: self, where: { !liveAddresses.contains($0.address) })
         for owner in owners {
             switch owner {
             case .client(let session):

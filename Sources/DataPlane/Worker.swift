@@ -93,8 +93,6 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     public var backendFailing: (@Sendable (_ backendID: Int) -> Void)?
     private var acceptPaused = false
     private var overloadEpisode: AcceptPause?
-    /// Set by `openUpstream` when its failure was this process's own shortage (see there).
-    var lastOpenWasLocalShortage = false
     /// Set by `.answerWithClose`: answers carry `Connection: close` (a stop is coming).
     var answersClose = false
     private var stopDeadline: UInt64?
