@@ -249,11 +249,6 @@ extension BackendRewrite {
             return index
         }
 
-        func location(_ offset: Int) -> SourceLocation {
-            let line = source.lineIndex(of: offset)
-            return SourceLocation(file: file, line: line + 1, column: offset - source.lines[line].start + 1)
-        }
-
         var lineBreak: String {
             source.lines.first { !$0.lineBreak.isEmpty }?.lineBreak ?? "\n"
         }
@@ -331,8 +326,7 @@ extension BackendRewrite {
                 guard significant, !quoted, scalar == "&" || scalar == "*" || scalar == "!" else { continue }
                 let startsToken = previous.map { " \t{[,:-?".unicodeScalars.contains($0) || SourceText.isBreak($0) } ?? true
                 guard startsToken else { continue }
-                let line = source.lineIndex(of: index)
-                let at = SourceLocation(file: file, line: line + 1, column: index - source.lines[line].start + 1)
+                let at = source.location(of: index, file: file)
                 throw Failure("\(at): the backends list has an anchor, alias or tag; edit it by hand")
             }
         }

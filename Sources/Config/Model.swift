@@ -186,18 +186,16 @@ public enum BackendAdminState: String, Sendable, Hashable, CaseIterable {
 public struct BackendSpans: Sendable, Hashable {
     /// The `address` scalar.
     public var address: ScalarSpan
-    /// The `weight` key and its value; nil when the entry has no `weight:`.
-    public var weightKey: SourceLocation?
+    /// The `weight` value; nil when the entry has no `weight:`.
     public var weight: ScalarSpan?
     /// The `state` key and its value; nil when the entry has no `state:`.
     public var stateKey: SourceLocation?
     public var state: ScalarSpan?
     /// True when the entry takes keys from a merge key (`<<: *base`): not edited in place.
     public var merges: Bool
-    public init(address: ScalarSpan, weightKey: SourceLocation? = nil, weight: ScalarSpan? = nil,
+    public init(address: ScalarSpan, weight: ScalarSpan? = nil,
                 stateKey: SourceLocation? = nil, state: ScalarSpan? = nil, merges: Bool = false) {
         self.address = address
-        self.weightKey = weightKey
         self.weight = weight
         self.stateKey = stateKey
         self.state = state

@@ -114,6 +114,12 @@ struct FlowScanner {
 }
 
 extension SourceText {
+    /// The 1-based line and column of a scalar offset, for messages.
+    func location(of offset: Int, file: String) -> SourceLocation {
+        let line = lineIndex(of: offset)
+        return SourceLocation(file: file, line: line + 1, column: offset - lines[line].start + 1)
+    }
+
     /// The last line of the block node that starts on `firstLine` at scalar `from` (its key or
     /// its `-`): the node runs on while lines are indented deeper than `indent`, or are inside a
     /// flow collection it opened; blank and comment lines after its last line are not its own.

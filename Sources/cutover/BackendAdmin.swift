@@ -12,15 +12,7 @@ struct BackendAdmin {
     func operate(_ operation: String, _ address: HostPort, weight: Int? = nil) throws(SwitchFailure) -> UInt64 {
         var path = "/backends/\(RolloutCommand.escape(pool))/\(operation)?address=\(RolloutCommand.escape(address.description))"
         if let weight { path += "&weight=\(weight)" }
-        let answer = try admin.call("POST", path, timeoutSeconds: 120)
-        guard let result = try? AdminJSON.decode(AdminReloadAnswer.self, from: answer.body) else {
-            if answer.status == 404 { throw .refused("the admin API has no /backends (an older cutover?): \(answer.text.prefix(200))") }
-            throw .refused("unexpected answer from the admin API (\(answer.status)): \(answer.text.prefix(200))")
-        }
-        guard answer.status == 200, result.ok, let generation = result.generation else {
-            throw .refused(result.error ?? answer.text)
-        }
-        return generation
+        return try admin.postForGeneration(path, unexpected: "unexpected answer from the admin API (an older cutover without /backends?)") { $0 }
     }
 
     /// The backend as `/status` shows it in the pool when the config has it (nil: not there).

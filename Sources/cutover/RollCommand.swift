@@ -68,34 +68,34 @@ struct Roll {
     let seconds: Double
     let weight: Int?
     let progress = RollProgress()
-    let oldWeights = WeightMemo()
 
     func perform() throws(SwitchFailure) {
         let start = try admin.admin.status()
-        guard let pool = start.pools.first(where: { $0.name == admin.pool }) else {
+        guard start.pools.contains(where: { $0.name == admin.pool }) else {
             throw .refused("the running proxy has no pool '\(admin.pool)'")
         }
         let floor = admin.usable(start) - unavailable
         // The OLD backends' weights as they are now: once an OLD is out of the file it no longer says.
+        var oldWeights: [String: Int] = [:]
         for pair in pairs {
-            if let old = admin.backend(pair.old, in: start) { oldWeights.set(pair.old, old.weight) }
+            if let old = admin.backend(pair.old, in: start) { oldWeights[pair.old.description] = old.weight }
         }
         progress.say("pool \(admin.pool): \(pairs.count) backend(s) to replace, \(admin.usable(start)) usable now; surge \(surge), unavailable \(unavailable)")
-        let chunk = max(1, surge + unavailable)
+        let chunk = surge + unavailable  // validate: ≥ 1
         var index = 0
         while index < pairs.count {
             let batch = Array(pairs[index..<min(index + chunk, pairs.count)])
-            let addFirst = Array(batch.prefix(max(surge, 0)))
-            let drainFirst = Array(batch.dropFirst(max(surge, 0)))
+            let addFirst = Array(batch.prefix(surge))
+            let drainFirst = Array(batch.dropFirst(surge))
             let label = "pair\(batch.count > 1 ? "s" : "") \(index + 1)\(batch.count > 1 ? "-\(index + batch.count)" : "")/\(pairs.count)"
             // Surge pairs: NEW first. Unavailable pairs: OLD out first.
-            for pair in addFirst { try add(pair, label) }
+            for pair in addFirst { try add(pair, label, oldWeights) }
             for pair in drainFirst { try drain(pair.old, label) }
             try waitReady(addFirst.map(\.new), label, undo: addFirst)
             try waitDrained(drainFirst.map(\.old), label)
             for pair in drainFirst {
                 try remove(pair.old, label)
-                try add(pair, label)
+                try add(pair, label, oldWeights)
             }
             for pair in addFirst { try drain(pair.old, label) }
             try waitReady(drainFirst.map(\.new), label, undo: drainFirst)
@@ -107,19 +107,18 @@ struct Roll {
         let end = try admin.admin.status()
         progress.finish()
         print("pool \(admin.pool): \(pairs.count) backend(s) replaced; \(admin.usable(end)) usable (at least \(max(0, floor)) throughout by design)")
-        _ = pool
     }
 
     private func current() throws(SwitchFailure) -> AdminStatus { try admin.admin.status() }
 
-    private func add(_ pair: (old: HostPort, new: HostPort), _ label: String) throws(SwitchFailure) {
+    private func add(_ pair: (old: HostPort, new: HostPort), _ label: String, _ oldWeights: [String: Int]) throws(SwitchFailure) {
         let status = try current()
         if let present = admin.backend(pair.new, in: status) {
             if present.adminState == "drain" { _ = try admin.operate("enable", pair.new) }
             progress.say("\(label): \(pair.new) already in the pool")
             return
         }
-        let oldWeight = oldWeights.get(pair.old) ?? admin.backend(pair.old, in: status)?.weight
+        let oldWeight = oldWeights[pair.old.description] ?? admin.backend(pair.old, in: status)?.weight
         _ = try admin.operate("add", pair.new, weight: weight ?? (oldWeight == 1 ? nil : oldWeight))
         progress.say("\(label): \(pair.new) added, waiting until healthy and past slow start")
     }
@@ -174,13 +173,6 @@ struct Roll {
         let draining = backends.filter { $0.state == "draining" }.count
         return "\(admin.usable(status)) usable, \(draining) draining, \(backends.count) listed"
     }
-}
-
-/// The OLD backends' weights, read at the start of the roll.
-final class WeightMemo: @unchecked Sendable {
-    private var weights: [String: Int] = [:]
-    func set(_ address: HostPort, _ weight: Int) { weights[address.description] = weight }
-    func get(_ address: HostPort) -> Int? { weights[address.description] }
 }
 
 /// Progress: on a terminal one status line redrawn in place under the step lines; otherwise the

@@ -38,12 +38,21 @@ struct SwitchAdmin {
 
     /// POST /reload; the new generation, or why the proxy refused.
     func reload() throws(SwitchFailure) -> UInt64 {
-        let answer = try call("POST", "/reload", timeoutSeconds: 120)
+        try postForGeneration("/reload", unexpected: "unexpected answer from the admin API's /reload") { error in
+            "the proxy rejected the reload: \(error); the running configuration keeps serving"
+        }
+    }
+
+    /// A POST answered `{"ok":true,"generation":N}` (reloads, backend operations): N, or why not.
+    /// `refusal` words the proxy's own error.
+    func postForGeneration(_ path: String, unexpected: String,
+                           refusal: (String) -> String) throws(SwitchFailure) -> UInt64 {
+        let answer = try call("POST", path, timeoutSeconds: 120)
         guard let result = try? AdminJSON.decode(AdminReloadAnswer.self, from: answer.body) else {
-            throw .refused("unexpected answer from the admin API's /reload (\(answer.status)): \(answer.text.prefix(200))")
+            throw .refused("\(unexpected) (\(answer.status)): \(answer.text.prefix(200))")
         }
         guard answer.status == 200, result.ok, let generation = result.generation else {
-            throw .refused("the proxy rejected the reload: \(result.error ?? answer.text); the running configuration keeps serving")
+            throw .refused(refusal(result.error ?? answer.text))
         }
         return generation
     }

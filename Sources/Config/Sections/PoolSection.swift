@@ -89,7 +89,6 @@ enum PoolSection {
         guard let address = section.value("address") else { return nil }
         var spans = BackendSpans(address: RouteSection.span(of: address, reader: reader))
         if let entry = section.entries.first(where: { $0.key == "weight" }) {
-            spans.weightKey = reader.location(of: entry.keyNode)
             spans.weight = RouteSection.span(of: entry.value, reader: reader)
         }
         if let entry = section.entries.first(where: { $0.key == "state" }) {

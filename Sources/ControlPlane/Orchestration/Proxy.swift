@@ -183,9 +183,9 @@ public final class Proxy: @unchecked Sendable {
         log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
         if ramps.isRamping { scheduleRampStep() }
         startMemoryTrim()
-        let descriptors = SnapshotBuilder.descriptorLimit()
-        if (descriptors - 64) / 2 < config.limits.maxConnections {
-            log.warning("limits.max_connections \(config.limits.maxConnections) needs about \(config.limits.maxConnections * 2 + 64) descriptors (a client and an upstream connection each); ulimit -n is \(descriptors), so at most \((descriptors - 64) / 2) are accepted (raise LimitNOFILE)")
+        let allowed = SnapshotBuilder.connectionsDescriptorsAllow()
+        if allowed < config.limits.maxConnections {
+            log.warning("limits.max_connections \(config.limits.maxConnections) needs about \(config.limits.maxConnections * 2 + 64) descriptors (a client and an upstream connection each); ulimit -n is \(SnapshotBuilder.descriptorLimit()), so at most \(allowed) are accepted (raise LimitNOFILE)")
         }
         if inherited == nil { SystemdNotify.send("READY=1\nMAINPID=\(getpid())") }
     }

@@ -81,12 +81,16 @@ enum SnapshotBuilder {
         // the process may open (less a reserve for listeners, health checks, logs) would let
         // clients take the descriptors their own upstream connections need (as HAProxy derives
         // maxconn from ulimit -n).
-        s.maxConnections = min(s.maxConnections, max(1, (descriptorLimit() - 64) / 2 / max(1, workers)))
+        s.maxConnections = min(s.maxConnections, max(1, connectionsDescriptorsAllow() / max(1, workers)))
         s.maxHeaderBytes = config.limits.maxHeaderBytes
         return s
     }
 
     private static func nanoseconds(_ d: Config.Duration) -> UInt64 { UInt64(max(0, d.nanoseconds)) }
+
+    /// Client connections the process's descriptors allow: one more for each one's upstream
+    /// connection, and 64 kept for listeners, health checks and logs.
+    static func connectionsDescriptorsAllow() -> Int { (descriptorLimit() - 64) / 2 }
 
     /// RLIMIT_NOFILE's soft limit.
     static func descriptorLimit() -> Int {

@@ -101,8 +101,8 @@ extension Proxy {
     }
 
     /// The counters of both pools of `machine`, summed over the workers.
-    func readings(for machine: RolloutMachine) -> RolloutMachine.Readings {
-        let reports = gatherReports(timeout: .seconds(1))
+    func readings(for machine: RolloutMachine, from reports: [WorkerReport]? = nil) -> RolloutMachine.Readings {
+        let reports = reports ?? gatherReports(timeout: .seconds(1))
         let sampler = RolloutSampler(totals: WorkerMetrics.sum(reports.map(\.metrics)), labels: book.labels, book: book, config: config)
         return .init(canary: sampler.sample(route: machine.route, pool: machine.canary),
                      baseline: sampler.sample(route: machine.route, pool: machine.baseline))
@@ -116,9 +116,7 @@ extension Proxy {
             log.warning("rollout \(name): a worker did not report in time; look skipped")
             return
         }
-        let sampler = RolloutSampler(totals: WorkerMetrics.sum(reports.map(\.metrics)), labels: book.labels, book: book, config: config)
-        let readings = RolloutMachine.Readings(canary: sampler.sample(route: name, pool: run.machine.canary),
-                                               baseline: sampler.sample(route: name, pool: run.machine.baseline))
+        let readings = self.readings(for: run.machine, from: reports)
         let judge = run.judge
         let looksBefore = run.machine.looks
         let events = run.machine.tick(now: MonotonicClock.now(), canaryReady: canaryReady(run.machine.canary), readings: readings,

@@ -55,7 +55,6 @@ public struct RolloutDocument: Codable, Sendable {
     public var startedAt: String?
     public var updatedAt: String?
 
-    public var isActive: Bool { !["idle", "promoted", "failed", "aborted"].contains(state) }
 }
 
 /// `GET /rollouts`.

@@ -64,14 +64,9 @@ struct InheritedSockets {
 
     /// Whether `fd` is a listening socket bound to `address` (port and address compared).
     static func isBound(_ fd: Int32, to address: HostPort) -> Bool {
-        guard let wanted = SocketAddress.resolve(host: address.host, port: address.port) else { return false }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let found = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard found == 0 else { return false }
+        guard let wanted = SocketAddress.resolve(host: address.host, port: address.port),
+              let bound = Socket.localAddress(fd) else { return false }
         // Compared as text: the two structures may differ in padding bytes.
-        return SocketAddress(storage: storage, length: length).description == wanted.description
+        return bound.description == wanted.description
     }
 }

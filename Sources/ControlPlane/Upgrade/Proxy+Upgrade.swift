@@ -174,8 +174,6 @@ extension Proxy {
         SystemdNotify.send("MAINPID=\(pid)\nREADY=1")
         stopping = true
         adminState.update { $0.stopping = true }
-        for timer in rolloutTimers.values { timer.cancel() }
-        rolloutTimers = [:]
         drainNow()
     }
 

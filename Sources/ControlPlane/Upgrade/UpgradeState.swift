@@ -4,7 +4,7 @@ import Foundation
 
 /// The runtime state an upgrading process hands to the new binary, so nothing an operator or a
 /// health check established is forgotten: each backend's health with its rise/fall progress,
-/// slow-start start times, drains (`state: drain`) and passive ejections with their deadlines,
+/// (not its partial progress toward rise/fall), slow-start start times, drains (`state: drain`) and passive ejections with their deadlines,
 /// the splits in effect and the ramps moving them, and the config generation. Times are
 /// CLOCK_MONOTONIC nanoseconds, which both processes share. A running rollout travels in its
 /// own state file (`state_dir`), read by the new process at start as after any restart.
@@ -14,9 +14,6 @@ struct UpgradeState: Codable {
         var address: String
         /// `checking`, `healthy`, `unhealthy` (only for pools with a health check).
         var health: String?
-        /// The hysteresis counter (HAProxy's `check->health`), so a backend one success short
-        /// of `rise` stays one short.
-        var healthCounter: Int?
         var slowStartBegan: UInt64?
         var adminDrainBegan: UInt64?
         var ejectedUntil: UInt64?
