@@ -34,12 +34,14 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "Balancer", swiftSettings: hotPath),
+        // One socket as the data plane speaks over it (plain or TLS): client, upstream, relay, probe.
+        .target(name: "Transport", dependencies: ["EventLoop", "TLS"], swiftSettings: hotPath),
         .target(name: "Config", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "Metrics", swiftSettings: strict),
         // The automated canary: judge and state machine, pure (no clock, no I/O).
         .target(name: "Rollout", swiftSettings: strict),
         .target(name: "DataPlane",
-                dependencies: ["CLinux", "EventLoop", "HTTP1", "TLS", "Balancer", "Metrics"],
+                dependencies: ["CLinux", "EventLoop", "Transport", "HTTP1", "TLS", "Balancer", "Metrics"],
                 swiftSettings: hotPath),
         .target(name: "ControlPlane",
                 dependencies: ["EventLoop", "HTTP1", "TLS", "Balancer", "Config", "Metrics", "DataPlane", "Rollout",

@@ -37,8 +37,8 @@ extension Worker {
         guard !deadlines.isEmpty else { return }
         for owner in owners {
             switch owner {
-            case .client(let session):
-                if let id = session.claim?.id, let deadline = deadlines[id] { session.drain(until: deadline) }
+            case .client(let connection):
+                if let id = connection.exchange?.attempts.claim?.id, let deadline = deadlines[id] { connection.drain(until: deadline) }
             case .tcp(let session):
                 if let id = session.claim?.id, let deadline = deadlines[id] { session.drain(until: deadline) }
             default:

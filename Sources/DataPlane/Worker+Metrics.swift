@@ -1,16 +1,6 @@
 import EventLoop
 import Metrics
 
-/// Who decided the answer to a request.
-enum AnswerSource {
-    /// The backend answered whole: its status counts for passive health.
-    case backend
-    /// The backend's answer began, then the exchange was cut (its status is what the client saw).
-    case cutShort
-    /// The proxy answered itself (malformed request, no usable backend, 502/504, client left).
-    case proxy
-}
-
 /// What the worker counts per exchange, and passive health: both read the outcome of an exchange
 /// at the one point where it is decided, on the worker's thread, without locks.
 extension Worker {
@@ -32,17 +22,17 @@ extension Worker {
     /// once per request, never for a request that was not read whole. Only the backend's own
     /// answers carry its label; the proxy's (a 502 after it failed) count under the pool, and the
     /// failure itself under `cutover_upstream_errors_total`.
-    func exchangeEnded(_ session: HTTPSession, status: Int, answeredBy source: AnswerSource) {
-        if let accessLog { logExchange(session, status: status, to: accessLog) }
-        let routing = session.routing
-        guard session.routeIndex >= 0, session.routeIndex < routing.table.routes.count else { return }
-        let route = routing.table.routes[session.routeIndex].metricsID
-        let poolSlot = session.poolIndex >= 0 ? routing.table.pools[session.poolIndex].metricsID + 1 : 0
-        let backendID = source != .proxy ? session.exchangeBackendID : nil
-        metrics.recordResponse(route: route, poolSlot: poolSlot, backendID: backendID, status: status,
-                               nanoseconds: loop.now &- session.exchangeStartedAt)
-        if source == .backend, let backendID {
-            backendOutcome(backendID, pool: session.poolIndex, routing: routing, failed: status >= 500)
+    func exchangeEnded(_ record: ExchangeRecord, capture: inout AccessLogCapture) {
+        if let accessLog { logExchange(record, capture: &capture, to: accessLog) }
+        let routing = record.routing
+        guard let routeIndex = record.route, routeIndex < routing.table.routes.count else { return }
+        let route = routing.table.routes[routeIndex].metricsID
+        let poolSlot = record.pool.map { routing.table.pools[$0].metricsID + 1 } ?? 0
+        let backendID = record.source != .proxy ? record.backendID : nil
+        metrics.recordResponse(route: route, poolSlot: poolSlot, backendID: backendID, status: record.status,
+                               nanoseconds: loop.now &- record.startedAt)
+        if record.source == .backend, let backendID, let pool = record.pool {
+            backendOutcome(backendID, pool: pool, routing: routing, failed: record.status >= 500)
         }
     }
 
@@ -61,7 +51,7 @@ extension Worker {
             failureStreaks[backendID] = 0
             return
         }
-        guard pool >= 0, let threshold = routing.table.pools[pool].ejectAfterFailures else { return }
+        guard let threshold = routing.table.pools[pool].ejectAfterFailures else { return }
         failureStreaks[backendID] &+= 1
         if failureStreaks[backendID] >= threshold {
             failureStreaks[backendID] = 0

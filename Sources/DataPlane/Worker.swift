@@ -4,6 +4,7 @@ import Glibc
 import HTTP1
 import Metrics
 import TLS
+import Transport
 
 /// Messages the control plane posts to a worker.
 public enum WorkerMessage: Sendable {
@@ -44,8 +45,8 @@ public enum WorkerMessage: Sendable {
 enum FDOwner {
     case none
     case listener(Listener)
-    case client(HTTPSession)
-    case upstream(HTTPSession)
+    case client(ClientConnection)
+    case upstream(Exchange)
     case idleUpstream(UpstreamConnection)
     case tcp(TCPSession)
 }
@@ -110,6 +111,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     let bufferPool = BufferPool()
     var requestHead = RequestHead()
     var responseHead = ResponseHead()
+    /// Exchanges between requests, for the next request of any connection: a keep-alive request
+    /// allocates none, and an idle connection holds none.
+    var spareExchanges: [Exchange] = []
     /// Formats and queues access-log lines; nil while the access log is off.
     var accessLog: AccessLogProducer?
     /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
@@ -142,6 +146,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     deinit {
         // Connections hold buffers from `bufferPool`: release them before the pool goes.
         owners.removeAll()
+        spareExchanges.removeAll()
         idlePool.forgetAll()
         addressScratch.deallocate()
     }
@@ -202,10 +207,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             break
         case .listener(let listener):
             acceptAll(listener)
-        case .client(let session):
-            session.clientEvent(events)
-        case .upstream(let session):
-            session.upstreamEvent(events)
+        case .client(let connection):
+            connection.clientEvent(events)
+        case .upstream(let exchange):
+            exchange.upstreamEvent(events)
         case .idleUpstream(let connection):
             // An idle connection has nothing to say: data or a close means it is unusable. A bare
             // writability edge is harmless.
@@ -234,11 +239,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         let generation = UInt32(truncatingIfNeeded: token >> 32)
         guard Int(fd) < owners.count, loop.selector.generation(of: fd) == generation else { return }
         switch owners[Int(fd)] {
-        case .client(let session): session.timerFired()
+        case .client(let connection): connection.timerFired()
         case .tcp(let session): session.timerFired()
-        case .upstream(let session):
+        case .upstream(let exchange):
             // An idle timer of a connection that is busy again: it re-arms when it is idle next.
-            if let connection = session.upstream, connection.fd == fd { connection.timerQueued = false }
+            if let connection = exchange.upstream, connection.fd == fd { connection.timerQueued = false }
         case .idleUpstream(let connection):
             connection.timerQueued = false
             if connection.idleDeadline <= loop.now {
@@ -304,6 +309,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     private func install(_ table: RoutingTable) {
         let previous = routing.table
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
+        // Spares would keep the old snapshot alive: new ones come with the next requests.
+        spareExchanges.removeAll()
         growGauges(for: table)
         reserveMetrics(for: table)
         drainRemovedBackends(previous: previous, next: table)
@@ -346,14 +353,14 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                     }
                     secure = SecureChannel(tls, pool: bufferPool)
                 }
-                let session = HTTPSession(worker: self, fd: accepted.fd, peer: accepted.peer, listener: listener,
-                                          secure: secure)
-                guard let generation = register(accepted.fd, as: .client(session)) else {
+                let connection = ClientConnection(worker: self, stream: ByteStream(fd: accepted.fd, secure: secure),
+                                                  peer: accepted.peer, listener: listener)
+                guard let generation = register(accepted.fd, as: .client(connection)) else {
                     activeConnections -= 1
                     Socket.close(accepted.fd)
                     continue
                 }
-                session.start(generation: generation)
+                connection.start(generation: generation)
             case .tcp:
                 let session = TCPSession(worker: self, fd: accepted.fd, listener: listener)
                 guard let generation = register(accepted.fd, as: .tcp(session)) else {
@@ -394,7 +401,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         // Stopping: what was just accepted is served once, with Connection: close.
         if stopDeadline != nil {
             for owner in owners {
-                if case .client(let session) = owner, !session.shutdownPending { session.shutdownRequested() }
+                if case .client(let connection) = owner, !connection.shutdownPending { connection.shutdownRequested() }
             }
         }
     }
@@ -442,7 +449,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         // Keep-alive connections waiting for their next request are closed now; busy ones close
         // after their current exchange.
         for owner in owners {
-            if case .client(let session) = owner { session.shutdownRequested() }
+            if case .client(let connection) = owner { connection.shutdownRequested() }
         }
     }
 
@@ -453,7 +460,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         if force {
             for owner in owners {
                 switch owner {
-                case .client(let session): session.stopNow()
+                case .client(let connection): connection.stopNow()
                 case .tcp(let session): session.closeBoth()
                 default: break
                 }

@@ -1,7 +1,7 @@
 import EventLoop
 
 /// What one read attempt on a non-blocking socket gave.
-enum ReadOutcome {
+package enum ReadOutcome {
     case data
     case endOfStream
     case nothing
@@ -13,7 +13,7 @@ enum ReadOutcome {
 /// for, which means the socket was drained (unless a hang-up was seen: then read on to the EOF).
 /// `limit` caps one read (a body's remaining length), so it never takes bytes beyond it.
 @inline(__always)
-func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool,
+package func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool,
               minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
     guard readable else { return .nothing }
     let whole = buffer.writableSpace(minimum: minimum)
@@ -38,7 +38,7 @@ func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, 
 }
 
 /// What one write attempt gave.
-enum WriteOutcome {
+package enum WriteOutcome {
     case wrote
     case nothing
     case failed
@@ -47,7 +47,7 @@ enum WriteOutcome {
 /// Writes as much of `buffer` as the socket takes. After a partial write the flag stays set, so
 /// the next attempt learns EAGAIN for certain before the loop waits for EPOLLOUT.
 @inline(__always)
-func writeOnce(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
+package func writeOnce(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
     guard writable, !buffer.isEmpty else { return .nothing }
     do {
         switch try Socket.write(fd, from: buffer.readable) {
@@ -63,6 +63,3 @@ func writeOnce(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool)
         return .failed
     }
 }
-
-/// Bytes of one direction buffered in user space before the proxy stops reading its source.
-let highWaterMark = 65536

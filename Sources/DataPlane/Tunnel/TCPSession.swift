@@ -1,5 +1,6 @@
 import Balancer
 import EventLoop
+import Transport
 import Metrics
 
 /// One client connection on a `protocol: tcp` listener: bytes relayed both ways to one backend
@@ -18,20 +19,19 @@ final class TCPSession {
     // unowned(unsafe): the worker outlives every session it owns, and a checked unowned
     // reference costs a retain/release pair per access on the hot path.
     unowned(unsafe) let worker: Worker
-    let clientFD: Int32
+    private var client: ByteStream
+    var clientFD: Int32 { client.fd }
     private var clientGeneration: UInt32 = 0
     let listener: Listener
-    private var upstreamFD: Int32 = -1
-    private var upstreamConnected = false
-    private var clientReadable = false, clientWritable = true, clientHangup = false
-    private var upstreamReadable = false, upstreamWritable = false, upstreamHangup = false
+    /// Its stream gives the descriptor and readiness: splice moves the bytes, never TLS.
+    private var upstream: UpstreamConnection?
     private var toUpstream = Direction()
     private var toClient = Direction()
-    private var tried = TriedSet()
-    private var attempts = 0
-    private var poolIndex = -1
+    private var attempts = BackendAttempts()
+    private var attemptCount = 0
+    private var poolIndex: Int?
     /// The backend this connection is counted in flight on, while it is.
-    private(set) var claim: InFlightClaim?
+    var claim: InFlightClaim? { attempts.claim }
     private var drainDeadline: UInt64 = .max
     /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
     private var routing: WorkerRouting
@@ -44,7 +44,7 @@ final class TCPSession {
 
     init(worker: Worker, fd: Int32, listener: Listener) {
         self.worker = worker
-        self.clientFD = fd
+        client = ByteStream(fd: fd)
         self.listener = listener
         routing = worker.routing
     }
@@ -69,68 +69,61 @@ final class TCPSession {
         ensureTimer()
     }
 
+    /// A backend of the pool, by the same connector as HTTP exchanges (never an idle connection:
+    /// a relay owns its upstream socket for good).
     private func connect() {
-        let pool = routing.table.pools[poolIndex]
-        while attempts < HTTPSession.maxAttempts {
-            guard let backend = routing.pickBackend(pool: poolIndex, excluding: tried) else { break }
-            tried.insert(backend)
-            attempts += 1
-            releaseInFlight()
-            claim = InFlightClaim(routing: routing, pool: poolIndex, backend: backend, worker: worker)
-            let opened: (fd: Int32, generation: UInt32, connected: Bool)
-            switch worker.openUpstream(to: pool.backends[backend].address, as: .tcp(self)) {
-            case .success(let result):
-                opened = result
-            case .failure(.localShortage):
-                closeBoth()  // our own shortage: not the backend's failure
-                return
-            case .failure(.refused):
-                worker.upstreamError(.connect, backendID: pool.backends[backend].id, pool: poolIndex, routing: routing)
-                continue
-            }
-            upstreamFD = opened.fd
-            upstreamConnected = opened.connected
-            upstreamWritable = opened.connected
+        guard let pool = poolIndex else { return }
+        let outcome = Connector(worker: worker).connect(
+            pool: pool, routing: routing, attempts: &attempts, owner: .tcp(self), reuse: false,
+            attempt: {
+                guard attemptCount < ExchangeMachine.maxAttempts else { return false }
+                attemptCount += 1
+                return true
+            },
+            refused: { id in worker.upstreamError(.connect, backendID: id, pool: pool, routing: routing) })
+        switch outcome {
+        case .connection(let connection):
+            upstream = connection
             lastActivity = worker.loop.now
-            return
+        case .localShortage, .exhausted:
+            closeBoth()  // our own shortage is not the backend's failure; no backend left is the end
         }
-        closeBoth()
     }
 
     func event(fd: Int32, events: IOEvents) {
         if fd == clientFD {
-            if events.readable { clientReadable = true }
-            if events.readHangup || events.hangup { clientHangup = true }
-            if events.writable { clientWritable = true }
-        } else {
-            if !upstreamConnected {
+            client.note(events)
+        } else if let u = upstream {
+            if !u.connected {
                 guard events.writable || events.hangup else { return }
-                if Socket.pendingError(upstreamFD) != 0 {
-                    if let claim { worker.upstreamError(.connect, backendID: claim.id, pool: poolIndex, routing: routing) }
-                    // Nothing was relayed yet: another backend may take it.
-                    worker.close(upstreamFD, reset: true)
-                    upstreamFD = -1
-                    connect()
+                if Socket.pendingError(u.fd) != 0 {
+                    connectFailed()
                     return
                 }
-                upstreamConnected = true
+                u.connected = true
             }
-            if events.readable { upstreamReadable = true }
-            if events.readHangup || events.hangup { upstreamHangup = true }
-            if events.writable { upstreamWritable = true }
+            u.stream.note(events)
         }
         pump()
     }
 
+    /// The connect failed (or timed out): nothing was relayed yet, so another backend may take it.
+    private func connectFailed() {
+        if let claim, let pool = poolIndex {
+            worker.upstreamError(.connect, backendID: claim.id, pool: pool, routing: routing)
+        }
+        if let u = upstream { worker.close(u.fd, reset: true) }
+        upstream = nil
+        connect()
+    }
+
     private func pump() {
-        guard !closed, upstreamConnected else { return }
+        guard !closed, let u = upstream, u.connected else { return }
         var progress = true
         while progress && !closed {
             progress = false
-            if relay(&toUpstream, from: clientFD, readable: &clientReadable, hangup: clientHangup,
-                     to: upstreamFD, writable: &upstreamWritable) { progress = true }
-            if relay(&toClient, from: upstreamFD, readable: &upstreamReadable, hangup: upstreamHangup,
-                     to: clientFD, writable: &clientWritable) { progress = true }
+            if relay(&toUpstream, from: &client, to: &u.stream) { progress = true }
+            if relay(&toClient, from: &u.stream, to: &client) { progress = true }
             if progress { lastActivity = worker.loop.now }
             if toUpstream.shut && toClient.shut { closeBoth() }
         }
@@ -138,23 +131,22 @@ final class TCPSession {
     }
 
     /// One step of one direction; returns whether anything moved.
-    private func relay(_ d: inout Direction, from source: Int32, readable: inout Bool, hangup: Bool,
-                       to sink: Int32, writable: inout Bool) -> Bool {
+    private func relay(_ d: inout Direction, from source: inout ByteStream, to sink: inout ByteStream) -> Bool {
         var progress = false
-        if !d.sourceEOF && readable && d.pending < TCPSession.pipeCapacity {
+        if !d.sourceEOF && source.readable && d.pending < TCPSession.pipeCapacity {
             let room = TCPSession.pipeCapacity - d.pending
             do {
-                switch try Splice.move(from: source, to: d.pipeWrite, count: room) {
+                switch try Splice.move(from: source.fd, to: d.pipeWrite, count: room) {
                 case .wouldBlock:
                     // EAGAIN can also mean the pipe ran out of slots; only an empty pipe proves
                     // the socket is drained.
-                    if d.pending == 0 { readable = false }
+                    if d.pending == 0 { source.drained() }
                 case .processed(0):
                     d.sourceEOF = true
                     progress = true
                 case .processed(let n):
                     d.pending += n
-                    if n < room && !hangup { readable = false }
+                    if n < room && !source.sawHangup { source.drained() }
                     progress = true
                 }
             } catch {
@@ -162,11 +154,11 @@ final class TCPSession {
                 return false
             }
         }
-        if d.pending > 0 && writable {
+        if d.pending > 0 && sink.writable {
             do {
-                switch try Splice.move(from: d.pipeRead, to: sink, count: d.pending) {
+                switch try Splice.move(from: d.pipeRead, to: sink.fd, count: d.pending) {
                 case .wouldBlock:
-                    writable = false
+                    sink.full()
                 case .processed(let n):
                     d.pending -= n
                     progress = true
@@ -178,13 +170,13 @@ final class TCPSession {
         }
         if d.sourceEOF && d.pending == 0 && !d.shut {
             d.shut = true
-            Socket.shutdownWrite(sink)
+            Socket.shutdownWrite(sink.fd)
             progress = true
         }
         return progress
     }
 
-    /// As in `HTTPSession`: a later deadline re-arms lazily, an earlier one adds an entry.
+    /// As in `ClientConnection`: a later deadline re-arms lazily, an earlier one adds an entry.
     private func ensureTimer() {
         let due = deadline
         guard due < queuedDeadline else { return }
@@ -193,7 +185,7 @@ final class TCPSession {
     }
 
     private var deadline: UInt64 {
-        min(lastActivity &+ (upstreamConnected ? worker.settings.idleTimeout : worker.settings.connectTimeout), drainDeadline)
+        min(lastActivity &+ ((upstream?.connected ?? false) ? worker.settings.idleTimeout : worker.settings.connectTimeout), drainDeadline)
     }
 
     func timerFired() {
@@ -203,20 +195,14 @@ final class TCPSession {
             ensureTimer()
             return
         }
-        if !upstreamConnected && upstreamFD >= 0 {
-            worker.close(upstreamFD, reset: true)
-            upstreamFD = -1
-            connect()
+        if let u = upstream, !u.connected {
+            connectFailed()
             if !closed { ensureTimer() }
             return
         }
         closeBoth()
     }
 
-    private func releaseInFlight() {
-        claim?.release(worker)
-        claim = nil
-    }
 
     /// A reload removed this connection's backend: it may stay open until `deadline`.
     func drain(until deadline: UInt64) {
@@ -225,15 +211,17 @@ final class TCPSession {
         ensureTimer()
     }
 
-
     func closeBoth(reset: Bool = false) {
         guard !closed else { return }
         closed = true
-        releaseInFlight()
+        attempts.release(worker)
         for fd in [toUpstream.pipeRead, toUpstream.pipeWrite, toClient.pipeRead, toClient.pipeWrite] where fd >= 0 {
             Socket.close(fd)
         }
-        if upstreamFD >= 0 { worker.close(upstreamFD, reset: reset) }
+        if let u = upstream {
+            upstream = nil
+            worker.close(u.fd, reset: reset)
+        }
         worker.close(clientFD, reset: reset)
         worker.connectionClosed(listener)
     }

@@ -2,7 +2,7 @@ import EventLoop
 import TLS
 
 /// What one handshake attempt came to.
-enum HandshakeOutcome {
+package enum HandshakeOutcome {
     case done
     /// Waiting for the peer (its bytes) or for the socket (room to send).
     case pending
@@ -20,13 +20,13 @@ enum HandshakeOutcome {
 /// decrypts until that is used; writes encrypt a record into `cipherOut` and send it in one
 /// write(). Both buffers are released whenever they are empty, so an idle connection holds only
 /// OpenSSL's own state (which drops its record buffers too: SSL_MODE_RELEASE_BUFFERS).
-final class SecureChannel {
-    let tls: TLSConnection
+package final class SecureChannel {
+    package let tls: TLSConnection
     /// Ciphertext read from the socket that TLS has not taken yet.
     private var cipherIn: ByteBuffer
     /// Ciphertext TLS gave that the socket has not taken yet.
     private var cipherOut: ByteBuffer
-    private(set) var established = false
+    package private(set) var established = false
     private var closeNotifyQueued = false
     /// The last read found buffered ciphertext that TLS cannot use before more arrives (a partial
     /// record) and the socket empty: only a new readability event can change that.
@@ -37,26 +37,26 @@ final class SecureChannel {
     private static let recordRoom = 16384
     private static let recordOverhead = 64
 
-    init(_ tls: TLSConnection, pool: BufferPool) {
+    package init(_ tls: TLSConnection, pool: BufferPool) {
         self.tls = tls
         cipherIn = ByteBuffer(pool: pool)
         cipherOut = ByteBuffer(pool: pool)
     }
 
     /// Input is held here (ciphertext or plaintext), usable or not.
-    var hasBufferedInput: Bool { !cipherIn.isEmpty || tls.hasBufferedInput }
+    package var hasBufferedInput: Bool { !cipherIn.isEmpty || tls.hasBufferedInput }
 
     /// A read may give plaintext without a new event: what is held here is not just the start
     /// of a record waiting for the rest.
-    var hasReadableInput: Bool { !stalled && hasBufferedInput }
+    package var hasReadableInput: Bool { !stalled && hasBufferedInput }
 
     /// Ciphertext not yet sent.
-    var hasPendingOutput: Bool { !cipherOut.isEmpty }
+    package var hasPendingOutput: Bool { !cipherOut.isEmpty }
 
     // MARK: handshake
 
     /// Advances the handshake as far as the socket allows.
-    func handshake(_ fd: Int32, readable: inout Bool, writable: inout Bool, sawHangup: Bool) -> HandshakeOutcome {
+    package func handshake(_ fd: Int32, readable: inout Bool, writable: inout Bool, sawHangup: Bool) -> HandshakeOutcome {
         while true {
             let progress = tls.handshake(input: cipherIn.readable, output: cipherOut.writableSpace(minimum: 4096))
             cipherIn.consume(progress.consumed)
@@ -90,7 +90,7 @@ final class SecureChannel {
 
     /// Reads plaintext into `buffer` (at least `minimum` bytes of room, at most `limit` bytes):
     /// decrypts what is buffered first, then reads the socket once more each time TLS needs input.
-    func read(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, writable: inout Bool,
+    package func read(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, writable: inout Bool,
               sawHangup: Bool, minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
         var needsRoom = false
         while true {
@@ -136,7 +136,7 @@ final class SecureChannel {
 
     /// Sends what is pending, then encrypts from `buffer` a record at a time and sends each, while
     /// the socket takes them. `.wrote` if plaintext was taken or ciphertext sent.
-    func write(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
+    package func write(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
         var progressed = false
         while true {
             if hasPendingOutput {
@@ -172,7 +172,7 @@ final class SecureChannel {
     }
 
     /// Sends the pending ciphertext, as far as the socket takes it.
-    func flush(_ fd: Int32, writable: inout Bool) -> WriteOutcome {
+    package func flush(_ fd: Int32, writable: inout Bool) -> WriteOutcome {
         var progressed = false
         while hasPendingOutput {
             switch writeOnce(fd, from: &cipherOut, writable: &writable) {
@@ -187,7 +187,7 @@ final class SecureChannel {
 
     /// Queues close_notify (once) and sends what the socket takes. True when nothing is left to
     /// send, so the caller may send its FIN; false: call again when the socket is writable.
-    func finishOutput(_ fd: Int32, writable: inout Bool) -> Bool {
+    package func finishOutput(_ fd: Int32, writable: inout Bool) -> Bool {
         if !closeNotifyQueued && established {
             closeNotifyQueued = true
             let progress = tls.shutdown(output: cipherOut.writableSpace(minimum: 256))

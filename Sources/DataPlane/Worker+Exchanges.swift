@@ -1,0 +1,39 @@
+import EventLoop
+import Transport
+
+/// The worker's spare exchanges and idle upstream connections: what a request takes and gives
+/// back instead of allocating.
+extension Worker {
+    /// At most this many spare exchanges are kept (a burst's worth beyond that is freed).
+    static let spareExchangeLimit = 256
+
+    /// An exchange for the next request of `connection`: a spare one, or a new one.
+    func takeExchange(for connection: ClientConnection) -> Exchange {
+        if let exchange = spareExchanges.popLast() {
+            exchange.client = connection
+            return exchange
+        }
+        return Exchange(worker: self, client: connection)
+    }
+
+    /// An exchange whose connection is done with it.
+    func recycle(_ exchange: Exchange) {
+        if spareExchanges.count < Worker.spareExchangeLimit { spareExchanges.append(exchange) }
+    }
+
+    /// An upstream connection that ended its exchange cleanly waits for the next one (or closes,
+    /// when its backend's idle list is full).
+    func keepIdle(_ connection: UpstreamConnection) {
+        connection.input.releaseIfEmpty()
+        connection.idleDeadline = loop.now &+ settings.idleTimeout
+        guard idlePool.put(connection, limit: settings.maxIdleUpstreamsPerBackend) else {
+            close(connection.fd)
+            return
+        }
+        own(connection.fd, as: .idleUpstream(connection))
+        if !connection.timerQueued {
+            connection.timerQueued = true
+            loop.schedule(deadline: connection.idleDeadline, token: timerToken(fd: connection.fd, generation: connection.generation))
+        }
+    }
+}
