@@ -105,7 +105,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     /// Called on this worker's thread when it begins to pause accepting (0: max_connections,
     /// 1: out of descriptors), once per episode, so the control plane can log it. Set before start.
     public var acceptPausing: (@Sendable (_ reason: Int) -> Void)?
-    /// The heads being parsed and rewritten: one at a time per thread, shared by all sessions so
+    /// The heads being parsed and rewritten: one at a time per thread, shared by all connections so
     /// their field arrays are allocated once per worker, not once per connection.
     /// Buffer blocks for this worker's connections (declared before them: it must outlive them).
     let bufferPool = BufferPool()

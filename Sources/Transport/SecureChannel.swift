@@ -9,12 +9,12 @@ package enum HandshakeOutcome {
     case failed
 }
 
-/// A TLS connection on a non-blocking socket: the socket calls of a session side go through it
+/// A TLS connection on a non-blocking socket: `ByteStream` calls through it
 /// instead of `readOnce`/`writeOnce` when the side speaks TLS. It keeps the same contracts:
 /// `readable`/`writable` are the socket's edge-triggered flags, `.nothing` means "wait for an
 /// event". Because a read may leave ciphertext or plaintext buffered here after the socket is
 /// drained, every read first decrypts what is buffered and only then reads the socket, so a
-/// session that calls again finds that data without a new wake-up.
+/// caller that calls again finds that data without a new wake-up.
 ///
 /// Syscalls: one read() of ciphertext per socket read (into `cipherIn`, a pooled block), then TLS
 /// decrypts until that is used; writes encrypt a record into `cipherOut` and send it in one

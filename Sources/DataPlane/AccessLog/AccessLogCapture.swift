@@ -1,6 +1,6 @@
 import EventLoop
 
-/// The method and target of the request a session is answering, copied when its head is parsed:
+/// The method and target of the request an exchange is answering, copied when its head is parsed:
 /// the head's bytes leave the client buffer as the exchange starts, and a pipelined request may
 /// take their place. Only while the access log is on; the block comes from the worker's buffer
 /// pool and goes back when the line is written, so a keep-alive exchange allocates nothing.

@@ -1,7 +1,7 @@
 import EventLoop
 
 /// The facts of one answered request that its access-log line shows. Built on the worker when
-/// the exchange ends; the byte spans and names are borrowed (from the session's capture and the
+/// the exchange ends; the byte spans and names are borrowed (from the exchange's capture and the
 /// routing snapshot) for as long as the line is formatted.
 struct AccessLogEntry {
     /// When the request head was complete: nanoseconds since the Unix epoch.

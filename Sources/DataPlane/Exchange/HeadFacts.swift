@@ -1,7 +1,7 @@
 import HTTP1
 
-/// What a session keeps of a request head once it has been forwarded. The parsed head itself
-/// (with its field list) lives in the worker and is reused by every session: only one head is
+/// What an exchange keeps of a request head once it has been forwarded. The parsed head itself
+/// (with its field list) lives in the worker and is reused by every exchange: only one head is
 /// parsed and rewritten at a time per thread, and an idle connection then holds no field arrays.
 struct RequestFacts {
     var headLength = 0
@@ -27,7 +27,7 @@ struct RequestFacts {
     }
 }
 
-/// What a session keeps of a response head (see `RequestFacts`).
+/// What an exchange keeps of a response head (see `RequestFacts`).
 struct ResponseFacts {
     var status = 0
     var headLength = 0
