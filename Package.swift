@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "Balancer", swiftSettings: hotPath),
         // One socket as the data plane speaks over it (plain or TLS): client, upstream, relay, probe.
         .target(name: "Transport", dependencies: ["EventLoop", "TLS"], swiftSettings: hotPath),
-        .target(name: "Config", dependencies: ["Yams"], swiftSettings: strict),
+        // HTTP1 for the one path normal form that rules are written in and requests matched in.
+        .target(name: "Config", dependencies: ["Yams", "HTTP1"], swiftSettings: strict),
         .target(name: "Metrics", swiftSettings: strict),
         // The automated canary: judge and state machine, pure (no clock, no I/O).
         .target(name: "Rollout", swiftSettings: strict),

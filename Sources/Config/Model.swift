@@ -89,6 +89,8 @@ public struct ListenerConfig: Sendable, Hashable {
     public var route: String
     public var tls: ListenerTLSConfig?
     public var location: SourceLocation
+    /// `rules:` in order, first match wins; `route` takes what none matches.
+    public var rules: [RuleConfig] = []
 }
 
 public struct StickyConfig: Sendable, Hashable {
@@ -155,12 +157,17 @@ public struct RouteConfig: Sendable, Hashable {
     public var rampInsertion: RampInsertion? = nil
     /// The automated canary policy (`rollout:`); nil when the route has none.
     public var rollout: RolloutConfig? = nil
+    /// `hash_on:` — stable cohorts: the pool is picked from a hash of this key when it is there.
+    public var hashOn: HashOnConfig? = nil
+    public var requestHeaders = HeaderEditsConfig()
+    public var responseHeaders = HeaderEditsConfig()
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.pools.map(\.name) == b.pools.map(\.name)
             && a.pools.map(\.weight) == b.pools.map(\.weight) && a.ramp == b.ramp
             && a.sticky == b.sticky && a.override == b.override && a.location == b.location
-            && a.rollout == b.rollout
+            && a.rollout == b.rollout && a.hashOn == b.hashOn
+            && a.requestHeaders == b.requestHeaders && a.responseHeaders == b.responseHeaders
     }
     public func hash(into h: inout Hasher) {
         h.combine(name)
@@ -356,6 +363,8 @@ public struct CutoverConfig: Sendable {
     /// Where runtime state that must outlive the process (a rollout in progress) is written;
     /// `state_dir`, by default the config file's directory.
     public var stateDirectory: String = "."
+    /// What the file allows but an operator should hear about (an unreachable rule, say).
+    public var warnings: [ConfigWarning] = []
 
     public func route(named name: String) -> RouteConfig? { routes.first { $0.name == name } }
     public func pool(named name: String) -> PoolConfig? { pools.first { $0.name == name } }

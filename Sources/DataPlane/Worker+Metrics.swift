@@ -16,6 +16,7 @@ extension Worker {
 
     func reserveMetrics(forListener spec: ListenerSpec) {
         metrics.reserve(routes: 0, pools: 0, backends: 0, listeners: spec.metricsID + 1)
+        metrics.reserve(rules: (spec.rules.map(\.metricsID).max() ?? -1) + 1)
     }
 
     /// The answer to a request is decided (sent whole, cut short, or the proxy's own). Called

@@ -54,12 +54,28 @@ enum FDOwner {
 /// A listening socket on this worker.
 final class Listener {
     let fd: Int32
-    var spec: ListenerSpec
-    var routeIndex: Int?
+    private(set) var spec: ListenerSpec
+    /// The listener's route under the current snapshot (nil: the snapshot lacks it).
+    private(set) var routeIndex: Int?
+    private(set) var rules: ListenerRules
 
     init(fd: Int32, spec: ListenerSpec) {
         self.fd = fd
         self.spec = spec
+        rules = ListenerRules(spec.rules)
+    }
+
+    /// A reload changed its settings (its route, its rules): the socket stays.
+    func update(_ spec: ListenerSpec, routing: WorkerRouting) {
+        self.spec = spec
+        rules = ListenerRules(spec.rules)
+        resolve(routing)
+    }
+
+    /// Route names to indices under a new snapshot.
+    func resolve(_ routing: WorkerRouting) {
+        routeIndex = routing.routeIndex(named: spec.routeName)
+        rules.resolve(routing)
     }
 }
 
@@ -118,6 +134,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var accessLog: AccessLogProducer?
     /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
     let addressScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 1)
+    /// Scratch space for a request's normalised target (listeners that route by path).
+    let targetScratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16384, alignment: 1)
+    /// The lines a head gets beyond its own fields (header edits, a sticky Set-Cookie, a
+    /// redirect's Location): emptied per head, its capacity kept.
+    var extraLines: [UInt8] = []
 
     public init(index: Int, table: RoutingTable) throws(SyscallError) {
         self.index = index
@@ -126,6 +147,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
         growGauges(for: table)
         reserveMetrics(for: table)
+        extraLines.reserveCapacity(4096)
     }
 
     /// Makes room in the per-backend-id gauges for every backend of `table`.
@@ -149,6 +171,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         spareExchanges.removeAll()
         idlePool.forgetAll()
         addressScratch.deallocate()
+        targetScratch.deallocate()
     }
 
     var settings: ProxySettings { routing.table.settings }
@@ -266,7 +289,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             case .listen(let fd, let spec):
                 let listener = Listener(fd: fd, spec: spec)
                 reserveMetrics(forListener: spec)
-                listener.routeIndex = routing.routeIndex(named: spec.routeName)
+                listener.resolve(routing)
                 listeners.append(listener)
                 _ = register(fd, as: .listener(listener))
             case .setWeights(let generation, let weights):
@@ -280,10 +303,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 }
                 applied?()
             case .updateListener(let spec):
-                for listener in listeners where listener.spec.name == spec.name {
-                    listener.spec = spec
-                    listener.routeIndex = routing.routeIndex(named: spec.routeName)
-                }
+                reserveMetrics(forListener: spec)
+                for listener in listeners where listener.spec.name == spec.name { listener.update(spec, routing: routing) }
             case .closeListener(let name):
                 // Connections the kernel already queued on it are taken and served, not reset.
                 let closing = listeners.filter { $0.spec.name == name }
@@ -314,7 +335,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         growGauges(for: table)
         reserveMetrics(for: table)
         drainRemovedBackends(previous: previous, next: table)
-        for listener in listeners { listener.routeIndex = routing.routeIndex(named: listener.spec.routeName) }
+        for listener in listeners { listener.resolve(routing) }
     }
 
     // MARK: accepting

@@ -32,17 +32,23 @@ public func clientResponseHeadUpperBound(_ head: ResponseHead) -> Int {
 /// - `Host: <fallbackHost>` when the request has no Host (an HTTP/1.0 client may omit it, but
 ///   the upstream request is HTTP/1.1, where a missing Host is a 400); `fallbackHost` is counted
 ///   in the upper bound's slack only up to 64 bytes, so callers add longer ones to it;
+/// - `extraFields` as given (complete `Name: value CRLF` lines: a route's header edits), after
+///   the client's fields (add their count to the upper bound);
 /// - the final CRLF.
+/// `target` replaces the request target when given (a normalised path and the query; add its
+/// count to the upper bound).
 public func writeUpstreamRequestHead(
     _ head: RequestHead, from source: UnsafeRawBufferPointer, clientAddress: UnsafeRawBufferPointer,
     forwardedProto: StaticString, keepUpgrade: Bool,
     fallbackHost: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+    target: UnsafeRawBufferPointer? = nil,
+    extraFields: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
     into out: UnsafeMutableRawBufferPointer
 ) -> Int? {
     var cursor = OutputCursor(out)
     cursor.write(source, head.method)
     cursor.write(" ")
-    cursor.write(source, head.target)
+    if let target { cursor.write(target) } else { cursor.write(source, head.target) }
     cursor.write(" HTTP/1.1\r\n")
 
     var sawHost = false
@@ -89,6 +95,7 @@ public func writeUpstreamRequestHead(
     cursor.write("\r\nX-Forwarded-Proto: ")
     cursor.write(forwardedProto)
     cursor.write("\r\n")
+    cursor.write(extraFields)
     if keepUpgrade { cursor.write("Connection: upgrade\r\n") }
     cursor.write("\r\n")
     return cursor.result

@@ -18,6 +18,31 @@ public func writeSimpleResponse(
     return cursor.result
 }
 
+/// An answer the proxy gives for a routing rule (`respond:`, `redirect:`): the status line, the
+/// `extraFields` lines (a Location, the rule's header edits), `Content-Type: text/plain` and
+/// `Content-Length` when there is a body (`Content-Length: 0` otherwise), `Connection: close`
+/// when `close`, and the body. Reserve `simpleResponseUpperBound(bodyCount:) + extraFields.count`.
+public func writeLocalResponse(
+    status: Int, body: UnsafeRawBufferPointer, extraFields: UnsafeRawBufferPointer, close: Bool,
+    into out: UnsafeMutableRawBufferPointer
+) -> Int? {
+    var cursor = OutputCursor(out)
+    cursor.write("HTTP/1.1 ")
+    cursor.writeDecimal(UInt64(clamping: status))
+    cursor.write(" ")
+    cursor.write(reasonPhrase(status))
+    cursor.write("\r\n")
+    cursor.write(extraFields)
+    if body.count > 0 { cursor.write("Content-Type: text/plain\r\n") }
+    cursor.write("Content-Length: ")
+    cursor.writeDecimal(UInt64(body.count))
+    cursor.write("\r\n")
+    if close { cursor.write("Connection: close\r\n") }
+    cursor.write("\r\n")
+    cursor.write(body)
+    return cursor.result
+}
+
 /// A size that `writeSimpleResponse` never exceeds for a body of `bodyCount` bytes and a reason
 /// phrase of at most 64 bytes.
 public func simpleResponseUpperBound(bodyCount: Int) -> Int {
@@ -31,11 +56,20 @@ public func reasonPhrase(_ status: Int) -> StaticString {
     case 100: "Continue"
     case 101: "Switching Protocols"
     case 200: "OK"
+    case 201: "Created"
+    case 202: "Accepted"
     case 204: "No Content"
+    case 301: "Moved Permanently"
+    case 302: "Found"
+    case 303: "See Other"
+    case 304: "Not Modified"
+    case 307: "Temporary Redirect"
+    case 308: "Permanent Redirect"
     case 400: "Bad Request"
     case 403: "Forbidden"
     case 404: "Not Found"
     case 405: "Method Not Allowed"
+    case 410: "Gone"
     case 408: "Request Timeout"
     case 413: "Content Too Large"
     case 414: "URI Too Long"

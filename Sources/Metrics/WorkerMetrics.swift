@@ -23,6 +23,8 @@ public struct WorkerMetrics: Sendable, Equatable {
     public private(set) var connectionsOpen: [Int64] = []
     /// Episodes of accepting paused: `[0]` at max_connections, `[1]` out of file descriptors.
     public private(set) var acceptPauses: [UInt64] = [0, 0]
+    /// `[ruleID]`: requests a listener's rule matched.
+    public private(set) var ruleHits: [UInt64] = []
 
     public init() {}
 
@@ -47,6 +49,16 @@ public struct WorkerMetrics: Sendable, Equatable {
         if connectionsOpen.count < listeners {
             connectionsOpen += [Int64](repeating: 0, count: listeners - connectionsOpen.count)
         }
+    }
+
+    /// Makes room for rule ids below `rules` (rules are ided apart from routes: a listener's).
+    public mutating func reserve(rules: Int) {
+        WorkerMetrics.grow(&ruleHits, to: rules)
+    }
+
+    @inline(__always)
+    public mutating func recordRuleHit(_ rule: Int) {
+        ruleHits[rule] &+= 1
     }
 
     private static func grow(_ array: inout [UInt64], to count: Int) {
@@ -104,6 +116,8 @@ public struct WorkerMetrics: Sendable, Equatable {
             add(m.connectionsAccepted, into: &total.connectionsAccepted)
             for (i, n) in m.connectionsOpen.enumerated() { total.connectionsOpen[i] &+= n }
             for (i, n) in m.acceptPauses.enumerated() { total.acceptPauses[i] &+= n }
+            total.reserve(rules: m.ruleHits.count)
+            add(m.ruleHits, into: &total.ruleHits)
         }
         return total
     }

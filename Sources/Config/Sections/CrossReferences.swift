@@ -12,6 +12,13 @@ enum CrossReferences {
             throw reader.error(listener.routeNode,
                                undefined("route", listener.config.route, section: "routes", names: routeNames))
         }
+        for listener in listeners {
+            for rule in listener.rules {
+                if case .route(let name) = rule.config.action, !routeNames.contains(name), let node = rule.routeNode {
+                    throw reader.error(node, undefined("route", name, section: "routes", names: routeNames))
+                }
+            }
+        }
         let poolNames = pools.map(\.name)
         for route in routes {
             for (pool, keyNode) in zip(route.config.pools, route.poolKeyNodes) where !poolNames.contains(pool.name) {
@@ -22,6 +29,19 @@ enum CrossReferences {
             throw reader.error(admin.listenNode,
                                "admin address \(admin.config.listen) is already used by listener '\(listener.config.name)'")
         }
+    }
+
+    /// Rules after a catch-all (a rule without conditions) can never match.
+    static func warnings(listeners: [ListenerSection.Parsed]) -> [ConfigWarning] {
+        var warnings: [ConfigWarning] = []
+        for listener in listeners {
+            guard let catchAll = listener.config.rules.firstIndex(where: \.isCatchAll) else { continue }
+            let first = listener.config.rules[catchAll]
+            for rule in listener.config.rules[(catchAll + 1)...] {
+                warnings.append(ConfigWarning(rule.location, "rule '\(rule.name)' of listener '\(listener.config.name)' is never reached: rule '\(first.name)' (line \(first.location.line)) matches every request"))
+            }
+        }
+        return warnings
     }
 
     private static func undefined(_ kind: String, _ name: String, section: String, names: [String]) -> String {

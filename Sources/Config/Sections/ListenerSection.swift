@@ -1,9 +1,9 @@
 import Yams
 
-/// `listeners:` — a non-empty list of `{name, listen, protocol, route, tls}`. Names and listen
+/// `listeners:` — a non-empty list of `{name, listen, protocol, route, tls, rules}`. Names and listen
 /// addresses must be unique: two listeners on one address could never both bind.
 enum ListenerSection {
-    static let keys = ["name", "listen", "protocol", "route", "tls"]
+    static let keys = ["name", "listen", "protocol", "route", "tls", "rules"]
 
     /// A listener plus the nodes later checks point at.
     struct Parsed {
@@ -11,6 +11,7 @@ enum ListenerSection {
         var nameNode: Node
         var listenNode: Node
         var routeNode: Node
+        var rules: [RuleSection.Parsed] = []
     }
 
     static func parseAll(_ node: Node, path: String, reader: NodeReader) throws(ConfigError) -> [Parsed] {
@@ -45,9 +46,17 @@ enum ListenerSection {
         let route = try reader.string(routeNode, section.child("route"))
         var tls: ListenerTLSConfig?
         if let value = section.value("tls") { tls = try parseTLS(value, path: section.child("tls"), reader: reader) }
-        let config = ListenerConfig(name: name, listen: listen, proto: proto, route: route, tls: tls,
+        var config = ListenerConfig(name: name, listen: listen, proto: proto, route: route, tls: tls,
                                     location: reader.location(of: node))
-        return Parsed(config: config, nameNode: nameNode, listenNode: listenNode, routeNode: routeNode)
+        var rules: [RuleSection.Parsed] = []
+        if let value = section.value("rules") {
+            guard proto == .http else {
+                throw reader.error(value, "invalid '\(section.child("rules"))': rules read HTTP requests; a 'tcp' listener has none")
+            }
+            rules = try RuleSection.parseAll(value, path: section.child("rules"), reader: reader)
+            config.rules = rules.map(\.config)
+        }
+        return Parsed(config: config, nameNode: nameNode, listenNode: listenNode, routeNode: routeNode, rules: rules)
     }
 
     /// `tls: { certificates: [{cert, key}, …] }`. The files are not opened here: `check` must work on

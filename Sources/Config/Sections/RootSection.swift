@@ -41,7 +41,8 @@ enum RootSection {
             limits: limits,
             accessLog: accessLog,
             accessLogLocation: accessLogLocation,
-            stateDirectory: stateDirectory)
+            stateDirectory: stateDirectory,
+            warnings: CrossReferences.warnings(listeners: listeners))
     }
 
     /// The config file's directory ("." for a bare file name).

@@ -1,10 +1,11 @@
 import Yams
 
-/// `routes:` — a mapping of route name to `{pools, ramp, sticky, override}`. A route's split is a
+/// `routes:` — a mapping of route name to `{pools, ramp, sticky, override, rollout, hash_on,
+/// request_headers, response_headers}`. A route's split is a
 /// mapping of pool name to a non-negative weight; the weights must not all be 0, or the route
 /// could send a request nowhere.
 enum RouteSection {
-    static let keys = ["pools", "ramp", "sticky", "override", "rollout"]
+    static let keys = ["pools", "ramp", "sticky", "override", "rollout", "hash_on", "request_headers", "response_headers"]
     /// Upper bound of one split weight; keeps sums far from overflow and catches typos.
     static let maximumWeight = 1_000_000
 
@@ -60,10 +61,36 @@ enum RouteSection {
         if let value = section.value("rollout") {
             config.rollout = try RolloutSection.parse(value, path: section.child("rollout"), reader: reader)
         }
+        if let value = section.value("hash_on") {
+            config.hashOn = try hashOn(value, section.child("hash_on"), reader: reader)
+            if sticky != nil {
+                throw reader.error(value, "invalid '\(section.child("hash_on"))': a route keeps clients by 'sticky' or by 'hash_on', not both")
+            }
+        }
+        if let value = section.value("request_headers") {
+            config.requestHeaders = try HeaderEditsSection.parse(value, path: section.child("request_headers"),
+                                                                 direction: .request, reader: reader)
+        }
+        if let value = section.value("response_headers") {
+            config.responseHeaders = try HeaderEditsSection.parse(value, path: section.child("response_headers"),
+                                                                  direction: .response, reader: reader)
+        }
         config.weightSpans = split.entries.map { span(of: $0.value, reader: reader) }
         config.rampSpan = section.value("ramp").map { span(of: $0, reader: reader) }
         config.rampInsertion = rampInsertion(node, reader: reader)
         return Parsed(config: config, poolKeyNodes: split.entries.map(\.keyNode))
+    }
+
+    /// `header:NAME`, `cookie:NAME` or `client_address`.
+    static func hashOn(_ node: Node, _ path: String, reader: NodeReader) throws(ConfigError) -> HashOnConfig {
+        let value = try reader.string(node, path)
+        if value == "client_address" { return .clientAddress }
+        let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
+        if parts.count == 2, Tokens.isHTTPToken(parts[1]) {
+            if parts[0] == "header" { return .header(parts[1]) }
+            if parts[0] == "cookie" { return .cookie(parts[1]) }
+        }
+        throw reader.error(node, "invalid '\(path)': expected header:NAME, cookie:NAME or client_address, found '\(value)'")
     }
 
     /// Where and how a scalar is written, for `SplitRewrite`.

@@ -58,6 +58,7 @@ extension ClientConnection {
         exchange.request = RequestFacts(worker.requestHead)
         exchange.request.replayable = exchange.request.framing == .none
             && isSafeMethod(clientIn.readable, worker.requestHead.method)
+        exchange.request.isGETOrHEAD = exchange.request.isHEAD || isMethod(clientIn.readable, worker.requestHead.method, "GET")
         headStarted = nil
         state = .exchanging
         lastActivity = now

@@ -107,13 +107,28 @@ extension Exchange {
         return outcome
     }
 
+    /// The final head gets the sticky Set-Cookie and the route's and rule's response edits; an
+    /// interim head (1xx, 101) goes as the backend sent it.
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool, informational: Bool) {
-        var cookie: [UInt8] = []
-        if let slot = assignCookieSlot, !informational, let route, let rule = routing.table.routes[route].sticky {
-            cookie = rule.setCookieLines[slot]
+        worker.extraLines.removeAll(keepingCapacity: true)
+        if !informational, let route {
+            let routeSpec = routing.table.routes[route]
+            if let slot = assignCookieSlot, let sticky = routeSpec.sticky {
+                worker.extraLines.append(contentsOf: sticky.setCookieLines[slot])
+            }
+            let poolName = pool.map { routing.table.pools[$0].hostBytes } ?? []
+            let source = u.input.readable
+            if !routeSpec.responseEdits.isEmpty {
+                routeSpec.responseEdits.drop(from: &worker.responseHead.fields, source: source)
+                routeSpec.responseEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+            }
+            if let rule, case let ruleSpec = client.listener.rules.rules[rule], !ruleSpec.responseEdits.isEmpty {
+                ruleSpec.responseEdits.drop(from: &worker.responseHead.fields, source: source)
+                ruleSpec.responseEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+            }
         }
-        let bound = clientResponseHeadUpperBound(worker.responseHead) + cookie.count
-        let written = cookie.withUnsafeBytes { extra in
+        let bound = clientResponseHeadUpperBound(worker.responseHead) + worker.extraLines.count
+        let written = worker.extraLines.withUnsafeBytes { extra in
             writeClientResponseHead(
                 worker.responseHead, from: u.input.readable, closeClient: machine.closeAfter,
                 clientIsHTTP10: request.version == .http10, dechunk: machine.dechunk, keepUpgrade: keepUpgrade,

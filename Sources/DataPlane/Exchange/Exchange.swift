@@ -37,6 +37,11 @@ final class Exchange {
     var responseBody: BodyProgress = .remaining(0)
     /// A sticky assignment made for this exchange: its Set-Cookie goes out with the response.
     var assignCookieSlot: Int?
+    /// The listener's rule that matched (an index into its rules), if one did.
+    var rule: Int?
+    /// Bytes of `worker.targetScratch` holding the normalised target the upstream gets instead
+    /// of the client's (a listener routing by path), or nil.
+    var normalizedTargetLength: Int?
 
     // Accounting (see `Exchange+Record`).
     /// Between the request head and the decision of its answer.
@@ -86,39 +91,138 @@ final class Exchange {
         routing = worker.routing
         route = client.listener.routeIndex
         pool = nil
+        rule = nil
+        normalizedTargetLength = nil
         beginRecord(headLength: headLength)
 
+        if !request.isCONNECT && !client.listener.rules.isEmpty { matchRules() }
+        let answeredByRule = rule.map { client.listener.rules.answers($0) } ?? false
         var choice: PoolChoice?
-        if !request.isCONNECT, let route {
+        if !request.isCONNECT, !answeredByRule, let route {
             choice = routing.choosePool(route: route, head: &worker.requestHead, source: client.clientIn.readable,
                                         peer: client.peer)
         }
-        let decision = machine.start(isCONNECT: request.isCONNECT, routed: choice != nil)
+        let decision = machine.start(isCONNECT: request.isCONNECT, answeredByRule: answeredByRule, routed: choice != nil)
         assignCookieSlot = choice?.assignCookieSlot
-        if let choice {
+        if let choice, let route {
             pool = choice.pool
-            writeUpstreamHead(pool: choice.pool)
+            writeUpstreamHead(route: route, pool: choice.pool)
             machine.replayLength = request.replayable ? upstreamOut.readableCount : 0
+        }
+        if decision.action == .answerLocally, let rule {
+            // Written while the head's bytes are at hand (a redirect keeps the path and query).
+            let status = writeLocalAnswer(client.listener.rules.rules[rule])
+            route = nil  // counted as the rule's hit, under no route
+            client.clientIn.consume(headLength)
+            perform(machine.answeredLocally(status: status))
+            return
         }
         client.clientIn.consume(headLength)
         perform(decision)
     }
 
-    private func writeUpstreamHead(pool: Int) {
+    /// The listener's rules, first match wins: a rule that routes picks the route; one that
+    /// answers is carried out by `begin`. Paths are matched in their normal form, which then goes
+    /// upstream too, so the backend sees the path the rule saw.
+    private func matchRules() {
+        let rules = client.listener.rules
+        let source = client.clientIn.readable
+        let target = worker.requestHead.target
+        var host: UnsafeRawBufferPointer?
+        if let authority = targetAuthority(source, target: target) {
+            host = hostName(of: UnsafeRawBufferPointer(rebasing: source[authority]))
+        } else {
+            for field in worker.requestHead.fields where field.kind == .host {
+                host = hostName(of: UnsafeRawBufferPointer(rebasing: source[field.value]))
+                break
+            }
+        }
+        let pathRange = requestPath(source, target: target)
+        var path = UnsafeRawBufferPointer(rebasing: source[pathRange])
+        if rules.normalizesPaths && pathNeedsNormalizing(path),
+           let length = normalizePath(path, into: worker.targetScratch),
+           length + (target.upperBound - pathRange.upperBound) <= worker.targetScratch.count {
+            let query = UnsafeRawBufferPointer(rebasing: source[pathRange.upperBound..<target.upperBound])
+            UnsafeMutableRawBufferPointer(rebasing: worker.targetScratch[length..<(length + query.count)]).copyMemory(from: query)
+            normalizedTargetLength = length + query.count
+            path = UnsafeRawBufferPointer(rebasing: worker.targetScratch[0..<length])
+        }
+        guard let matched = rules.firstMatch(host: host, path: path, head: worker.requestHead, source: source) else { return }
+        rule = matched
+        worker.metrics.recordRuleHit(rules.rules[matched].metricsID)
+        if !rules.answers(matched) { route = rules.routeIndices[matched] }
+    }
+
+    private func writeUpstreamHead(route: Int, pool: Int) {
         let ipLength = client.peer.writeIP(into: worker.addressScratch)
         let ip = UnsafeRawBufferPointer(rebasing: worker.addressScratch[0..<ipLength])
         let proto: StaticString = client.listener.spec.forwardedProto == .https ? "https" : "http"
         // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
         // pool's name stands in, as nginx sends its upstream's name.
         let poolName = routing.table.pools[pool].hostBytes
+        // Header edits: the route's, then the matched rule's.
+        let routeSpec = routing.table.routes[route]
+        let ruleSpec = rule.map { client.listener.rules.rules[$0] }
+        let source = client.clientIn.readable
+        worker.extraLines.removeAll(keepingCapacity: true)
+        if !routeSpec.requestEdits.isEmpty {
+            routeSpec.requestEdits.drop(from: &worker.requestHead.fields, source: source)
+            routeSpec.requestEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+        }
+        if let ruleSpec, !ruleSpec.requestEdits.isEmpty {
+            ruleSpec.requestEdits.drop(from: &worker.requestHead.fields, source: source)
+            ruleSpec.requestEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+        }
+        let target = normalizedTargetLength.map { UnsafeRawBufferPointer(rebasing: worker.targetScratch[0..<$0]) }
         let bound = upstreamRequestHeadUpperBound(worker.requestHead, clientAddressCount: ipLength + poolName.count)
+            + worker.extraLines.count + (target?.count ?? 0)
         let written = poolName.withUnsafeBytes { host in
-            writeUpstreamRequestHead(
-                worker.requestHead, from: client.clientIn.readable, clientAddress: ip, forwardedProto: proto,
-                keepUpgrade: request.upgrade, fallbackHost: host, into: upstreamOut.writableSpace(minimum: bound))
+            worker.extraLines.withUnsafeBytes { extra in
+                writeUpstreamRequestHead(
+                    worker.requestHead, from: source, clientAddress: ip, forwardedProto: proto,
+                    keepUpgrade: request.upgrade, fallbackHost: host, target: target, extraFields: extra,
+                    into: upstreamOut.writableSpace(minimum: bound))
+            }
         }
         // The upper bound is exact enough that the write cannot run out of room.
         upstreamOut.didWrite(written ?? 0)
+    }
+
+    /// A rule's own answer into the client's buffer: its status and body, or a redirect to its
+    /// location followed by the request's path and query as sent. Returns the status.
+    private func writeLocalAnswer(_ spec: RequestRule) -> Int {
+        let source = client.clientIn.readable
+        worker.extraLines.removeAll(keepingCapacity: true)
+        var status = 200
+        var body: [UInt8] = []
+        switch spec.action {
+        case .respond(let code, let text):
+            status = code
+            body = text
+        case .redirect(let location, let code):
+            status = code ?? (request.isGETOrHEAD ? 301 : 308)
+            let target = worker.requestHead.target
+            let tail = requestPath(source, target: target).lowerBound..<target.upperBound
+            worker.extraLines.append(contentsOf: "Location: ".utf8)
+            worker.extraLines.append(contentsOf: location)
+            worker.extraLines.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[tail]))
+            worker.extraLines.append(contentsOf: "\r\n".utf8)
+        case .route:
+            break
+        }
+        spec.responseEdits.append(route: [], pool: [], to: &worker.extraLines)
+        if request.isHEAD { body = [] }
+        let bound = simpleResponseUpperBound(bodyCount: body.count) + worker.extraLines.count
+        let written = body.withUnsafeBytes { bytes in
+            worker.extraLines.withUnsafeBytes { extra in
+                writeLocalResponse(status: status, body: bytes, extraFields: extra,
+                                   close: machine.closeAfter || !machine.requestDone,
+                                   into: client.clientOut.writableSpace(minimum: bound))
+            }
+        }
+        client.clientOut.didWrite(written ?? 0)
+        responseBytes = written ?? 0
+        return status
     }
 
     // MARK: carrying decisions out
@@ -128,7 +232,7 @@ final class Exchange {
     func perform(_ decision: ExchangeDecision) {
         if let blame = decision.blame { blameBackend(blame) }
         switch decision.action {
-        case .proceed, .forwardInterim, .forwardFinal, .tunnel:
+        case .proceed, .forwardInterim, .forwardFinal, .tunnel, .answerLocally:
             break
         case .connect:
             letGoOfBackend()

@@ -18,6 +18,8 @@ enum ExchangeAction: Equatable {
     case forwardInterim
     /// The final head goes to the client; its body (if any) follows.
     case forwardFinal
+    /// A rule answers the request itself (`respond`, `redirect`): no backend is involved.
+    case answerLocally
     /// A 101 to a request that asked for it: both sides become an opaque tunnel.
     case tunnel
     /// The answer is complete and the request has been read (or will not be): the exchange ends.
@@ -76,10 +78,22 @@ struct ExchangeMachine {
     // MARK: starting
 
     /// A request head is in. CONNECT: a reverse proxy opens no tunnels to arbitrary hosts.
-    /// `routed`: a pool was chosen (false: no route, or no pool with a usable backend).
-    func start(isCONNECT: Bool, routed: Bool) -> ExchangeDecision {
+    /// `answeredByRule`: a rule answers it. `routed`: a pool was chosen (false: no route, or no
+    /// pool with a usable backend).
+    func start(isCONNECT: Bool, answeredByRule: Bool = false, routed: Bool) -> ExchangeDecision {
         if isCONNECT { return ExchangeDecision(.answer(501)) }
+        if answeredByRule { return ExchangeDecision(.answerLocally) }
         return ExchangeDecision(routed ? .connect : .answer(503))
+    }
+
+    /// A rule's own answer went out whole: the request's body, if it has one, is not read, so the
+    /// connection closes after it.
+    mutating func answeredLocally(status: Int) -> ExchangeDecision {
+        self.status = status
+        responseStarted = true
+        responsePhase = .done
+        if !requestDone { closeAfter = true }
+        return ExchangeDecision(.finish)
     }
 
     /// Whether another backend may be tried; counts the attempt if so.

@@ -13,6 +13,8 @@ struct RequestFacts {
     var isCONNECT = false
     /// GET, HEAD or OPTIONS without a body: safe to send again if a backend died on it.
     var replayable = false
+    /// GET or HEAD: a redirect of it may be a 301 (other methods get a 308, which keeps them).
+    var isGETOrHEAD = false
 
     init() {}
 
@@ -48,10 +50,12 @@ struct ResponseFacts {
 
 /// GET, HEAD and OPTIONS: safe methods (RFC 9110 §9.2.1) that a proxy may repeat.
 func isSafeMethod(_ source: UnsafeRawBufferPointer, _ method: Range<Int>) -> Bool {
-    func equals(_ literal: StaticString) -> Bool {
-        guard method.count == literal.utf8CodeUnitCount else { return false }
-        for i in 0..<method.count where source[method.lowerBound + i] != literal.utf8Start[i] { return false }
-        return true
-    }
-    return equals("GET") || equals("HEAD") || equals("OPTIONS")
+    isMethod(source, method, "GET") || isMethod(source, method, "HEAD") || isMethod(source, method, "OPTIONS")
+}
+
+/// The method at `method` is `literal` (methods are case-sensitive).
+func isMethod(_ source: UnsafeRawBufferPointer, _ method: Range<Int>, _ literal: StaticString) -> Bool {
+    guard method.count == literal.utf8CodeUnitCount else { return false }
+    for i in 0..<method.count where source[method.lowerBound + i] != literal.utf8Start[i] { return false }
+    return true
 }

@@ -27,21 +27,38 @@ public final class RoutingTable: Sendable {
 
     public struct Route: Sendable {
         public var name: String
+        /// The name as bytes: the salt of its cohort hash and the `${route}` of header edits.
+        public let nameBytes: [UInt8]
         /// Indices into `pools`, with the split weight of each.
         public var pools: [(index: Int, weight: Int)]
         public var sticky: StickyRule?
         public var override: OverrideRule?
+        /// `hash_on`: the pool is picked from a hash of this key when the request has it.
+        public var hashOn: CohortKey?
+        public var requestEdits: HeaderEdits = .none
+        public var responseEdits: HeaderEdits = .none
         /// Stable across reloads for the route's name: the workers' series are indexed by it.
         public var metricsID: Int
 
         public init(name: String, pools: [(index: Int, weight: Int)], sticky: StickyRule? = nil, override: OverrideRule? = nil,
-                    metricsID: Int = 0) {
+                    hashOn: CohortKey? = nil, metricsID: Int = 0) {
             self.name = name
+            nameBytes = Array(name.utf8)
             self.metricsID = metricsID
             self.pools = pools
             self.sticky = sticky
             self.override = override
+            self.hashOn = hashOn
         }
+    }
+
+    /// What a route's stable cohorts are keyed by.
+    public enum CohortKey: Sendable {
+        /// The first field of this name (its value as sent).
+        case header([UInt8])
+        case cookie([UInt8])
+        /// The client's IP address (as text, without the port).
+        case clientAddress
     }
 
     /// `sticky.cookie`: while the split is fractional a client keeps the pool its cookie names.
@@ -154,15 +171,18 @@ public struct ListenerSpec: Sendable {
     /// TLS termination: new connections handshake with this context (a reload may hand a kept
     /// listener a new one; connections already made keep theirs).
     public var tls: TLSServerContext?
+    /// `rules:` in order; `routeName` takes what none matches.
+    public var rules: [RequestRule]
 
     public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http,
-                tls: TLSServerContext? = nil, metricsID: Int = 0) {
+                tls: TLSServerContext? = nil, metricsID: Int = 0, rules: [RequestRule] = []) {
         self.name = name
         self.metricsID = metricsID
         self.kind = kind
         self.routeName = routeName
         self.forwardedProto = tls == nil ? forwardedProto : .https
         self.tls = tls
+        self.rules = rules
     }
 }
 

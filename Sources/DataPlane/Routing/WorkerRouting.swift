@@ -47,6 +47,9 @@ final class WorkerRouting {
 
     func splitWeight(route: Int, slot: Int) -> Int { splits[route].weights[slot] }
 
+    /// The route's current split weights, by slot (a ramp's or rollout's step included).
+    func splitWeights(route: Int) -> [Int] { splits[route].weights }
+
     /// A ramp step: new split weights for a route, keeping the rotation state.
     func setSplitWeights(route: Int, _ weights: [Int]) {
         guard route < splits.count, weights.count == splits[route].count else { return }

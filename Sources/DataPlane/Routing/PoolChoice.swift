@@ -1,8 +1,10 @@
+import Balancer
 import EventLoop
 import HTTP1
 
-/// The pool a request goes to: `override` header (from an allowed address), then the `sticky`
-/// cookie (while the split is fractional), then the weighted split.
+/// The pool a request goes to: `override` header (from an allowed address), then the cohort of
+/// its `hash_on` key or the `sticky` cookie (while the split is fractional), then the weighted
+/// split.
 struct PoolChoice {
     var pool: Int
     /// The route's pool slot whose Set-Cookie the response must carry (a new sticky assignment).
@@ -24,6 +26,11 @@ extension WorkerRouting {
                 return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
             }
         }
+        if let key = route.hashOn, splitIsFractional(route: r),
+           let slot = cohortSlot(route: r, key: key, head: head, source: source, peer: peer),
+           isUsable(pool: route.pools[slot].index) {
+            return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
+        }
         if let rule = route.sticky, splitIsFractional(route: r) {
             if let value = rule.cookieName.withUnsafeBytes({ cookieValue(named: $0, in: head.fields, source: source) }),
                let slot = slot(of: value, in: r, source: source),
@@ -35,6 +42,32 @@ extension WorkerRouting {
         }
         guard let slot = pickSlot(route: r) else { return nil }
         return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
+    }
+
+    /// The slot the request's cohort key hashes to under the route's current split (ramps and
+    /// rollouts included); nil when the request has no key (it then takes the weighted split).
+    private func cohortSlot(route r: Int, key: RoutingTable.CohortKey, head: RequestHead, source: UnsafeRawBufferPointer,
+                            peer: SocketAddress) -> Int? {
+        let salt = table.routes[r].nameBytes
+        let weights = splitWeights(route: r)
+        switch key {
+        case .header(let name):
+            guard let i = name.withUnsafeBytes({ indexOfField(named: $0, in: head.fields, source: source) }),
+                  !head.fields[i].value.isEmpty else { return nil }
+            let value = UnsafeRawBufferPointer(rebasing: source[head.fields[i].value])
+            return salt.withUnsafeBytes { CohortHash.slot(CohortHash.hash(salt: $0, key: value), weights: weights) }
+        case .cookie(let name):
+            guard let range = name.withUnsafeBytes({ cookieValue(named: $0, in: head.fields, source: source) }),
+                  !range.isEmpty else { return nil }
+            let value = UnsafeRawBufferPointer(rebasing: source[range])
+            return salt.withUnsafeBytes { CohortHash.slot(CohortHash.hash(salt: $0, key: value), weights: weights) }
+        case .clientAddress:
+            return withUnsafeTemporaryAllocation(byteCount: 64, alignment: 1) { scratch in
+                let length = peer.writeIP(into: scratch)
+                let value = UnsafeRawBufferPointer(rebasing: scratch[0..<length])
+                return salt.withUnsafeBytes { CohortHash.slot(CohortHash.hash(salt: $0, key: value), weights: weights) }
+            }
+        }
     }
 
     /// The slot of the route's pool whose name equals the bytes at `range`.
