@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import DataPlane
+import HealthCheck
 import Metrics
 
 /// `GET /metrics`: the series of INTERFACE.md in Prometheus text format (0.0.4). The request-path

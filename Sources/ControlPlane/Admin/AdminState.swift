@@ -1,6 +1,7 @@
 import Config
 import EventLoop
 import Foundation
+import HealthCheck
 
 /// The outcome of the most recent reload, by SIGHUP or by `POST /reload`.
 struct ReloadRecord: Sendable {

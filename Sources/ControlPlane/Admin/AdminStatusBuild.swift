@@ -1,6 +1,7 @@
 import Config
 import EventLoop
 import Foundation
+import HealthCheck
 
 extension AdminStatus {
     /// A ramp's weights (parts per million) expressed on the configured weights' scale, so both

@@ -3,6 +3,7 @@ import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import HealthCheck
 import Logging
 import Foundation
 import Metrics

@@ -3,6 +3,7 @@ import DataPlane
 import Dispatch
 import EventLoop
 import Foundation
+import HealthCheck
 import Logging
 import Metrics
 import Rollout

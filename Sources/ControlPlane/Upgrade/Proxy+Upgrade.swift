@@ -3,6 +3,7 @@ import Config
 import Dispatch
 import EventLoop
 import Foundation
+import HealthCheck
 import Logging
 
 /// Why an upgrade did not happen; the old process serves on as before.

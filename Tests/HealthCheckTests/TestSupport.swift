@@ -1,7 +1,7 @@
 import Balancer
 import Config
-import ControlPlane
 import EventLoop
+import HealthCheck
 import Testing
 
 /// Test helpers for the health checker: check settings, targets, a transition recorder, and

@@ -1,7 +1,7 @@
 import Balancer
 import Config
-import ControlPlane
 import EventLoop
+import HealthCheck
 import Testing
 
 /// The checker against real loopback backends: verdicts, hysteresis and timing. Waiting is by

@@ -1,7 +1,7 @@
 import Balancer
 import Config
-import ControlPlane
 import EventLoop
+import HealthCheck
 import Testing
 
 /// `configure` as a reload uses it: health state is keyed by backend identity and survives a new

@@ -1,6 +1,6 @@
 import Config
 import Testing
-@testable import ControlPlane
+@testable import HealthCheck
 
 /// What an HTTP probe sends and how an answer is judged, without sockets.
 @Suite struct HealthRequestTests {

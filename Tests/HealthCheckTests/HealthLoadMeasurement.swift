@@ -1,8 +1,8 @@
 import Config
-import ControlPlane
 import EventLoop
 import Foundation
 import Glibc
+import HealthCheck
 import Testing
 
 /// Not a test of behaviour but a measurement (ARCHITECTURE.md: benchmarks report, tests assert):

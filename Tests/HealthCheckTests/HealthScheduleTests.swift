@@ -1,6 +1,6 @@
 import EventLoop
 import Testing
-@testable import ControlPlane
+@testable import HealthCheck
 
 /// Probe timing: the pure schedule with explicit times and seeds, then the real checker's first
 /// probes of many targets spread over the interval instead of arriving together.

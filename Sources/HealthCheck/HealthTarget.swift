@@ -60,7 +60,7 @@ public struct HealthTarget: Sendable, Equatable {
         return targets
     }
 
-    static func healthTLS(_ pool: PoolConfig, _ backend: BackendConfig, _ context: TLSClientContext?) -> HealthTLS? {
+    package static func healthTLS(_ pool: PoolConfig, _ backend: BackendConfig, _ context: TLSClientContext?) -> HealthTLS? {
         guard let context, let settings = pool.tls else { return nil }
         return HealthTLS(context: context, serverName: settings.sni ?? backend.address.host)
     }
