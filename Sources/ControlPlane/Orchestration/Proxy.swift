@@ -1,3 +1,4 @@
+import AccessLogWriter
 import Balancer
 import Config
 import DataPlane

@@ -1,7 +1,7 @@
 import EventLoop
 import Glibc
 import Testing
-@testable import ControlPlane
+@testable import AccessLogWriter
 
 /// The writer thread's drain: every ring's lines, oldest first, in one write; lines counted; a
 /// descriptor that refuses the write loses the lines (counted) instead of keeping them for ever.

@@ -7,8 +7,8 @@ import Glibc
 /// worker. A reload that moves the log makes a new output with new rings; the old one is drained
 /// one last time and closed once every worker writes to the new one, so each line lands in the
 /// destination that was configured when its request ended.
-final class AccessLogOutput: @unchecked Sendable {
-    let destination: AccessLogConfig
+package final class AccessLogOutput: @unchecked Sendable {
+    package let destination: AccessLogConfig
     let rings: [ByteRing]
     /// Written to by the writer thread only (and by whoever made the output, before it is added).
     var fd: Int32
@@ -24,7 +24,7 @@ final class AccessLogOutput: @unchecked Sendable {
     }
 
     /// Opens the destination of `config` (nil for `off`). Throws the reason a file cannot be opened.
-    static func open(_ config: AccessLogConfig, workers: Int) throws(AccessLogOpenError) -> AccessLogOutput? {
+    package static func open(_ config: AccessLogConfig, workers: Int) throws(AccessLogOpenError) -> AccessLogOutput? {
         switch config {
         case .off: return nil
         case .stdout: return AccessLogOutput(destination: config, fd: STDOUT_FILENO, workers: workers)
@@ -40,13 +40,13 @@ final class AccessLogOutput: @unchecked Sendable {
         return fd
     }
 
-    var path: String? {
+    package var path: String? {
         if case .file(let path) = destination { return path }
         return nil
     }
 
     /// What worker `index` is told to write to.
-    func target(for index: Int, wake: WakeEvent) -> AccessLogTarget {
+    package func target(for index: Int, wake: WakeEvent) -> AccessLogTarget {
         AccessLogTarget(ring: rings[index], wake: wake)
     }
 
@@ -54,15 +54,15 @@ final class AccessLogOutput: @unchecked Sendable {
     var refused: UInt64 { rings.reduce(0) { $0 &+ $1.refused } }
 
     /// Closes the file (stdout stays open).
-    func closeFile() {
+    package func closeFile() {
         if path != nil && fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
 }
 
 /// An access log file that cannot be opened, and why.
-struct AccessLogOpenError: Error, CustomStringConvertible {
+package struct AccessLogOpenError: Error, CustomStringConvertible {
     let path: String
     let errno: Int32
-    var description: String { "access_log: cannot open \(path): \(String(cString: strerror(errno)))" }
+    package var description: String { "access_log: cannot open \(path): \(String(cString: strerror(errno)))" }
 }

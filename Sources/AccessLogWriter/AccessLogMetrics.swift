@@ -1,6 +1,6 @@
 /// The access log's two counters in Prometheus text format, appended to `/metrics`.
-enum AccessLogMetrics {
-    static func render(_ stats: AccessLogStats) -> String {
+package enum AccessLogMetrics {
+    package static func render(_ stats: AccessLogStats) -> String {
         """
         # HELP cutover_access_log_lines_total Access log lines written to the access log's destination.
         # TYPE cutover_access_log_lines_total counter

@@ -13,7 +13,7 @@ import Synchronization
 /// Outputs are added and retired by the control queue (start, reloads); SIGUSR1 reopens the
 /// files. The lock guards only the list of outputs and pending requests, never a write.
 public final class AccessLogWriter: @unchecked Sendable {
-    let wake: WakeEvent
+    package let wake: WakeEvent
     private let shared = Locked(Shared())
     private let linesWritten = Atomic<UInt64>(0)
     private let linesLost = Atomic<UInt64>(0)
@@ -32,11 +32,11 @@ public final class AccessLogWriter: @unchecked Sendable {
 
     static let intervalMilliseconds: Int32 = 100
 
-    init() throws(SyscallError) {
+    package init() throws(SyscallError) {
         wake = try WakeEvent()
     }
 
-    func startThread() {
+    package func startThread() {
         guard thread == nil else { return }
         thread = LoopThread(name: "cutover-log") { [self] in run() }
     }
@@ -44,13 +44,13 @@ public final class AccessLogWriter: @unchecked Sendable {
     // MARK: control queue
 
     /// Starts draining `output` (workers may already write to its rings).
-    func add(_ output: AccessLogOutput) {
+    package func add(_ output: AccessLogOutput) {
         shared.withLock { $0.outputs.append(output) }
         wake.signal()
     }
 
     /// No worker writes to `output` any more: it is drained one last time and closed.
-    func retire(_ output: AccessLogOutput) {
+    package func retire(_ output: AccessLogOutput) {
         shared.withLock { state in
             state.outputs.removeAll { $0 === output }
             state.retiring.append(output)
@@ -61,7 +61,7 @@ public final class AccessLogWriter: @unchecked Sendable {
     /// SIGUSR1: every file output opens its path anew (logrotate has renamed the old file). What
     /// was queued before the reopen goes to the old file; what follows, to the new one. A path
     /// that cannot be opened keeps the old file in use, and says why.
-    func reopen() {
+    package func reopen() {
         let outputs = shared.withLock { $0.outputs }
         var fresh: [(output: AccessLogOutput, fd: Int32)] = []
         for output in outputs {
@@ -79,13 +79,13 @@ public final class AccessLogWriter: @unchecked Sendable {
     }
 
     /// Writes out everything queued so far, then calls `done` (on the writer thread).
-    func flush(_ done: @escaping @Sendable () -> Void) {
+    package func flush(_ done: @escaping @Sendable () -> Void) {
         shared.withLock { $0.flushRequests.append(done) }
         wake.signal()
     }
 
     /// Lines written, and lines dropped (refused by a full ring, or lost to a write error).
-    var stats: AccessLogStats {
+    package var stats: AccessLogStats {
         let (outputs, retiring, retired) = shared.withLock { ($0.outputs, $0.retiring, $0.refusedByRetired) }
         let refused = (outputs + retiring).reduce(retired) { $0 &+ $1.refused }
         return AccessLogStats(linesWritten: linesWritten.load(ordering: .relaxed),
