@@ -1,3 +1,5 @@
+import Admin
+
 /// `cutover status`'s table: what an operator glances at mid-deployment. Routes with the
 /// configured and the effective split side by side (they differ while a ramp runs), then every
 /// pool's backends. Colour marks states only when asked (a terminal, NO_COLOR unset), so piped

@@ -1,3 +1,4 @@
+import Admin
 import Config
 import EventLoop
 import Foundation
@@ -24,18 +25,20 @@ extension AdminStatus {
     init(_ snapshot: AdminState.Snapshot, gauges: AdminGauges = AdminGauges()) {
         let config = snapshot.config
         let now = MonotonicClock.now()
-        generation = snapshot.generation
-        configFile = config.file
-        process = Process(pid: getpid(), version: CutoverVersion.string, startedAt: snapshot.startedAt.formatted(.iso8601))
-        lastUpgrade = snapshot.lastUpgrade.map {
-            LastUpgrade(result: $0.succeeded ? "success" : "failure", detail: $0.detail, at: $0.at.formatted(.iso8601))
-        }
-        ready = !snapshot.stopping
-        workers = snapshot.workers
-        lastReload = snapshot.lastReload.map {
-            LastReload(result: $0.succeeded ? "success" : "failure", error: $0.error, at: $0.at.formatted(.iso8601))
-        }
-        reloads = Reloads(success: snapshot.reloadsSucceeded, failure: snapshot.reloadsFailed)
+        self.init(
+            generation: snapshot.generation,
+            configFile: config.file,
+            process: Process(pid: getpid(), version: CutoverVersion.string, startedAt: snapshot.startedAt.formatted(.iso8601)),
+            lastUpgrade: snapshot.lastUpgrade.map {
+                LastUpgrade(result: $0.succeeded ? "success" : "failure", detail: $0.detail, at: $0.at.formatted(.iso8601))
+            },
+            ready: !snapshot.stopping,
+            workers: snapshot.workers,
+            lastReload: snapshot.lastReload.map {
+                LastReload(result: $0.succeeded ? "success" : "failure", error: $0.error, at: $0.at.formatted(.iso8601))
+            },
+            reloads: Reloads(success: snapshot.reloadsSucceeded, failure: snapshot.reloadsFailed),
+            routes: [], pools: [], listeners: [], rollouts: snapshot.rollouts)
         routes = config.routes.map { route in
             let configured = route.pools.map(\.weight)
             let effective = AdminStatus.rescale(snapshot.effectiveSplits[route.name], like: configured)
@@ -87,6 +90,5 @@ extension AdminStatus {
             Listener(name: $0.name, listen: $0.listen.description, protocol: $0.proto.rawValue,
                      route: $0.route, tls: $0.tls != nil)
         }
-        rollouts = snapshot.rollouts
     }
 }

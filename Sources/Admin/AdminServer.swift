@@ -4,7 +4,7 @@ import Foundation
 import HTTP1
 
 /// A request to the admin API, as far as the API looks at it.
-struct AdminRequest: Sendable {
+package struct AdminRequest: Sendable {
     var method: String
     /// The target without its query.
     var path: String
@@ -13,7 +13,7 @@ struct AdminRequest: Sendable {
     var query: [String: String] = [:]
 }
 
-struct AdminResponse: Sendable {
+package struct AdminResponse: Sendable {
     var status: Int
     var contentType = "text/plain; charset=utf-8"
     var body: [UInt8]
@@ -36,7 +36,7 @@ struct AdminResponse: Sendable {
 /// cannot delay proxied traffic, and a stuck data plane cannot hide itself from `/status`.
 /// Threads are cheap at admin volumes; the connection cap and the per-request deadline bound
 /// what a misbehaving client can hold.
-final class AdminServer: Sendable {
+package final class AdminServer: Sendable {
     static let maxConnections = 32
     static let maxBodyBytes = 64 * 1024
     static let limits = ParseLimits(maxHeaderBytes: 16384, maxTargetBytes: 4096, maxFields: 64)
@@ -45,18 +45,18 @@ final class AdminServer: Sendable {
     /// A keep-alive connection with no request for this long is closed.
     static let idleTimeoutMs = 30_000
 
-    let listen: HostPort
+    package let listen: HostPort
     /// The listening socket (handed to a new binary by an upgrade).
-    let fd: Int32
+    package let fd: Int32
     private let open = Locked(0)
     /// Connections being served now.
-    var openConnections: Int { open.withLock { $0 } }
+    package var openConnections: Int { open.withLock { $0 } }
     /// Written once to make the accept thread return (an upgrade handed the socket over: the
     /// old process must stop taking connections from the queue it shares with the new one).
     private let stopPipe: (read: Int32, write: Int32)
 
     /// Binds `admin.listen`; an error names the config line, as a listener's does.
-    init(_ admin: AdminConfig) throws(ConfigError) {
+    package init(_ admin: AdminConfig) throws(ConfigError) {
         guard let address = SocketAddress.resolve(host: admin.listen.host, port: admin.listen.port) else {
             throw ConfigError(admin.location, "admin: cannot resolve '\(admin.listen)'")
         }
@@ -70,7 +70,7 @@ final class AdminServer: Sendable {
     }
 
     /// Takes over a listening socket an upgrading process handed down (see `InheritedSockets`).
-    init(adopting fd: Int32, listen: HostPort) {
+    package init(adopting fd: Int32, listen: HostPort) {
         self.fd = fd
         self.listen = listen
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -87,15 +87,15 @@ final class AdminServer: Sendable {
 
     /// The accept thread returns; connections already accepted are served to their end. The
     /// socket stays open (the new process has it too).
-    func stopAccepting() {
+    package func stopAccepting() {
         var byte: UInt8 = 1
         _ = write(stopPipe.write, &byte, 1)
     }
 
     /// Closes the socket of a server that was bound but will not start (start-up failed later).
-    func discard() { close(fd) }
+    package func discard() { close(fd) }
 
-    func start(_ handler: @escaping @Sendable (AdminRequest) -> AdminResponse) {
+    package func start(_ handler: @escaping @Sendable (AdminRequest) -> AdminResponse) {
         // Foundation threads are detached: a finished connection thread leaves nothing to join.
         let acceptor = Thread { [self] in
             while true {

@@ -7,6 +7,10 @@ import HTTP1
 /// was not HTTP. (An answer with any status, even 4xx, is not this error.)
 public struct AdminUnreachable: Error, Sendable, CustomStringConvertible {
     public var description: String
+
+    package init(description: String) {
+        self.description = description
+    }
 }
 
 /// A response from the admin API.
@@ -32,7 +36,7 @@ public enum AdminClient {
 
     /// Sends `request` (a whole HTTP/1.1 request with `Connection: close`) and reads the answer to
     /// its end. `what` names the server in errors ("the admin API", "the webhook").
-    static func exchange(_ request: [UInt8], to admin: HostPort, timeoutSeconds: Int,
+    package static func exchange(_ request: [UInt8], to admin: HostPort, timeoutSeconds: Int,
                          what: String = "the admin API") throws(AdminUnreachable) -> AdminAnswer {
         let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
         guard let address = SocketAddress.resolve(host: admin.host, port: admin.port) else {

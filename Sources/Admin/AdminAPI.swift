@@ -1,39 +1,45 @@
-import AccessLogWriter
 import Config
-import DataPlane
 import Foundation
 
 /// What `POST /reload` did: the reload's result and, when applied, what changed.
-struct AdminReloadOutcome: Sendable {
-    var result: Result<UInt64, ConfigError>
-    var changes: [String]
+package struct AdminReloadOutcome: Sendable {
+    package var result: Result<UInt64, ConfigError>
+    package var changes: [String]
+
+    package init(result: Result<UInt64, ConfigError>, changes: [String]) {
+        self.result = result
+        self.changes = changes
+    }
 }
 
 /// The admin API's routes (INTERFACE.md): a pure function of the request, the published state
-/// and the reload action, so the socket code knows nothing about what it serves.
-struct AdminAPI: Sendable {
-    let state: AdminState
+/// and the actions, so the socket code knows nothing about what it serves. The control plane
+/// supplies both as closures, so this target knows nothing of the control plane either.
+package struct AdminAPI: Sendable {
+    /// The control plane's published state, read once per request (see `AdminView`).
+    let view: @Sendable () -> AdminView
     /// Runs a reload on the control plane's serial queue and waits for it.
     let reload: @Sendable () -> AdminReloadOutcome
-    /// The workers' gauges and series, asked for per request.
-    var reports: @Sendable () -> [WorkerReport] = { [] }
-    /// The access log's counters, read per scrape.
-    var accessLogStats: @Sendable () -> AccessLogStats = { AccessLogStats() }
     /// Runs a backend operation (file edit + reload) on the control plane's queue and waits for it.
-    var backendOperation: @Sendable (String, HostPort, BackendOperation) -> Result<AdminReloadOutcome, BackendOperationError> = { _, _, _ in
+    package var backendOperation: @Sendable (String, HostPort, BackendOperation) -> Result<AdminReloadOutcome, BackendOperationError> = { _, _, _ in
         .failure(BackendOperationError(status: 503, description: "backend operations are not available"))
     }
     /// Upgrades the binary (`POST /upgrade`); returns the new process's pid once it serves.
-    var upgrade: @Sendable (String?, Config.Duration?) -> Result<Int32, UpgradeFailure> = { _, _ in
+    package var upgrade: @Sendable (String?, Config.Duration?) -> Result<Int32, UpgradeFailure> = { _, _ in
         .failure(UpgradeFailure(status: 503, description: "upgrades are not available"))
     }
     /// Runs a rollout command on the control plane's queue and waits for it.
-    var rollout: @Sendable (String, RolloutAction) -> Result<RolloutDocument, RolloutCommandError> = { _, _ in
+    package var rollout: @Sendable (String, RolloutAction) -> Result<RolloutDocument, RolloutCommandError> = { _, _ in
         .failure(RolloutCommandError(status: 503, description: "rollouts are not available"))
     }
 
-    func handle(_ request: AdminRequest) -> AdminResponse {
-        let snapshot = state.read()
+    package init(view: @escaping @Sendable () -> AdminView, reload: @escaping @Sendable () -> AdminReloadOutcome) {
+        self.view = view
+        self.reload = reload
+    }
+
+    package func handle(_ request: AdminRequest) -> AdminResponse {
+        let snapshot = view()
         switch request.path {
         // Liveness and readiness stay open: load balancers and orchestrators probe them
         // without credentials.
@@ -53,11 +59,10 @@ struct AdminAPI: Sendable {
         }
         switch request.path {
         case "/status":
-            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(AdminStatus(snapshot, gauges: AdminGauges(reports())))) }
+            return only(["GET", "HEAD"], request) { AdminResponse(status: 200, json: AdminJSON.encode(snapshot.status())) }
         case "/metrics":
             return only(["GET", "HEAD"], request) {
-                var response = AdminResponse(status: 200, text: AdminMetrics.render(snapshot, reports: reports())
-                                                 + AccessLogMetrics.render(accessLogStats()))
+                var response = AdminResponse(status: 200, text: snapshot.metrics())
                 response.contentType = "text/plain; version=0.0.4; charset=utf-8"
                 return response
             }
@@ -91,7 +96,7 @@ struct AdminAPI: Sendable {
 
     /// `GET /rollouts/ROUTE`, `POST /rollouts/ROUTE/start?pool=P[&baseline=B]`,
     /// `POST /rollouts/ROUTE/pause|resume|abort`, `POST /rollouts/ROUTE/promote[?now=1]`.
-    private func rolloutResponse(_ request: AdminRequest, path: Substring, snapshot: AdminState.Snapshot) -> AdminResponse {
+    private func rolloutResponse(_ request: AdminRequest, path: Substring, snapshot: AdminView) -> AdminResponse {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         let route = parts[0]
         if parts.count == 1 {

@@ -1,3 +1,4 @@
+import Admin
 import Config
 import EventLoop
 import Foundation

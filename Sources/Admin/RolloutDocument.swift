@@ -8,6 +8,11 @@ public struct RolloutDocument: Codable, Sendable {
         public var requests: UInt64
         /// 5xx answers plus failed exchanges.
         public var errors: UInt64
+
+        package init(requests: UInt64, errors: UInt64) {
+            self.requests = requests
+            self.errors = errors
+        }
     }
 
     /// One transition, newest last.
@@ -20,6 +25,15 @@ public struct RolloutDocument: Codable, Sendable {
         public var step: Int
         public var canaryWeight: Int
         public var reason: String
+
+        package init(at: String, event: String, state: String, step: Int, canaryWeight: Int, reason: String) {
+            self.at = at
+            self.event = event
+            self.state = state
+            self.step = step
+            self.canaryWeight = canaryWeight
+            self.reason = reason
+        }
     }
 
     public var route: String
@@ -55,6 +69,35 @@ public struct RolloutDocument: Codable, Sendable {
     public var startedAt: String?
     public var updatedAt: String?
 
+    package init(route: String, canary: String, baseline: String, state: String, step: Int, steps: [Int],
+                 gates: [Int], onFailure: String, pausedOnFailure: Bool, canaryWeight: Int, stepSeconds: Double,
+                 stepDurationSeconds: Double, minRequests: Int, looks: Int, verdict: String?, reason: String,
+                 checks: [CheckResult], canarySample: Sample, baselineSample: Sample, verdicts: [String],
+                 history: [HistoryEntry], startedAt: String?, updatedAt: String?) {
+        self.route = route
+        self.canary = canary
+        self.baseline = baseline
+        self.state = state
+        self.step = step
+        self.steps = steps
+        self.gates = gates
+        self.onFailure = onFailure
+        self.pausedOnFailure = pausedOnFailure
+        self.canaryWeight = canaryWeight
+        self.stepSeconds = stepSeconds
+        self.stepDurationSeconds = stepDurationSeconds
+        self.minRequests = minRequests
+        self.looks = looks
+        self.verdict = verdict
+        self.reason = reason
+        self.checks = checks
+        self.canarySample = canarySample
+        self.baselineSample = baselineSample
+        self.verdicts = verdicts
+        self.history = history
+        self.startedAt = startedAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// `GET /rollouts`.
@@ -67,6 +110,11 @@ public struct RolloutCommandError: Error, Sendable, CustomStringConvertible {
     /// 404 no such route, 409 wrong state, 422 a request that cannot be right, 503 shutting down.
     public var status: Int
     public var description: String
+
+    package init(status: Int, description: String) {
+        self.status = status
+        self.description = description
+    }
 }
 
 /// A rollout command's answer: `{"ok":false,"error":"…"}` when refused.

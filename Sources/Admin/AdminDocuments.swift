@@ -40,10 +40,21 @@ public struct AdminStatus: Codable, Sendable {
         public var error: String?
         /// ISO 8601, UTC.
         public var at: String
+
+        package init(result: String, error: String?, at: String) {
+            self.result = result
+            self.error = error
+            self.at = at
+        }
     }
     public struct Reloads: Codable, Sendable {
         public var success: Int
         public var failure: Int
+
+        package init(success: Int, failure: Int) {
+            self.success = success
+            self.failure = failure
+        }
     }
     public struct RoutePool: Codable, Sendable {
         public var name: String
@@ -51,10 +62,21 @@ public struct AdminStatus: Codable, Sendable {
         /// The weight new requests are split by right now; differs from the configured one while
         /// a ramp is under way.
         public var effectiveWeight: Int
+
+        package init(name: String, configuredWeight: Int, effectiveWeight: Int) {
+            self.name = name
+            self.configuredWeight = configuredWeight
+            self.effectiveWeight = effectiveWeight
+        }
     }
     public struct Route: Codable, Sendable {
         public var name: String
         public var pools: [RoutePool]
+
+        package init(name: String, pools: [RoutePool]) {
+            self.name = name
+            self.pools = pools
+        }
     }
     public struct Backend: Codable, Sendable {
         public var address: String
@@ -80,11 +102,30 @@ public struct AdminStatus: Codable, Sendable {
         /// `not ejected: last usable backend` (it failed enough, but its pool has no other).
         public var passive: String?
         public var ejectedSecondsLeft: Double?
+
+        /// The optional fields start out nil, to be set by whoever builds the entry.
+        package init(address: String, weight: Int, effectiveWeight: Int, state: String,
+                     inFlight: Int, connections: Int, requests: Int, errors: Int) {
+            self.address = address
+            self.weight = weight
+            self.effectiveWeight = effectiveWeight
+            self.state = state
+            self.inFlight = inFlight
+            self.connections = connections
+            self.requests = requests
+            self.errors = errors
+        }
     }
     public struct Pool: Codable, Sendable {
         public var name: String
         public var balance: String
         public var backends: [Backend]
+
+        package init(name: String, balance: String, backends: [Backend]) {
+            self.name = name
+            self.balance = balance
+            self.backends = backends
+        }
     }
     public struct Listener: Codable, Sendable {
         public var name: String
@@ -92,6 +133,14 @@ public struct AdminStatus: Codable, Sendable {
         public var `protocol`: String
         public var route: String
         public var tls: Bool
+
+        package init(name: String, listen: String, `protocol`: String, route: String, tls: Bool) {
+            self.name = name
+            self.listen = listen
+            self.protocol = `protocol`
+            self.route = route
+            self.tls = tls
+        }
     }
 
     public struct Process: Codable, Sendable {
@@ -99,12 +148,24 @@ public struct AdminStatus: Codable, Sendable {
         public var version: String
         /// ISO 8601, UTC.
         public var startedAt: String
+
+        package init(pid: Int32, version: String, startedAt: String) {
+            self.pid = pid
+            self.version = version
+            self.startedAt = startedAt
+        }
     }
     public struct LastUpgrade: Codable, Sendable {
         /// `success` or `failure`.
         public var result: String
         public var detail: String
         public var at: String
+
+        package init(result: String, detail: String, at: String) {
+            self.result = result
+            self.detail = detail
+            self.at = at
+        }
     }
 
     public var generation: UInt64
@@ -123,6 +184,23 @@ public struct AdminStatus: Codable, Sendable {
     public var listeners: [Listener]
     /// Every route with a rollout policy or a rollout (absent from proxies older than rollouts).
     public var rollouts: [RolloutDocument]?
+
+    package init(generation: UInt64, configFile: String, process: Process?, lastUpgrade: LastUpgrade?, ready: Bool,
+                 workers: Int, lastReload: LastReload?, reloads: Reloads, routes: [Route], pools: [Pool],
+                 listeners: [Listener], rollouts: [RolloutDocument]?) {
+        self.generation = generation
+        self.configFile = configFile
+        self.process = process
+        self.lastUpgrade = lastUpgrade
+        self.ready = ready
+        self.workers = workers
+        self.lastReload = lastReload
+        self.reloads = reloads
+        self.routes = routes
+        self.pools = pools
+        self.listeners = listeners
+        self.rollouts = rollouts
+    }
 
     private enum CodingKeys: String, CodingKey {
         case generation, configFile, process, lastUpgrade, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts
