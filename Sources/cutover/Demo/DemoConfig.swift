@@ -1,7 +1,7 @@
 /// The demo's configuration, embedded so `cutover demo` works from any directory. It is the same
 /// text as conf/demo.yaml (an end-to-end test holds them equal).
-public enum DemoConfig {
-    public static let yaml = """
+enum DemoConfig {
+    static let yaml = """
 # The configuration `cutover demo` runs: two built-in backends that answer with their colour,
 # the proxy in front of them on 127.0.0.1:8080, and its admin API on 127.0.0.1:9901 (for
 # cutover status, switch, rollout). The demo runs a copy of this file in a temporary directory.

@@ -1,3 +1,4 @@
+import ControlPlane
 import EventLoop
 import Foundation
 import HTTP1
@@ -5,22 +6,22 @@ import Logging
 
 /// What a demo backend is told to do wrong: answer 500 to a share of requests, and wait before
 /// every answer.
-public struct DemoFault: Sendable, Equatable, CustomStringConvertible {
+struct DemoFault: Sendable, Equatable, CustomStringConvertible {
     /// The share of answers that are 500, in hundredths of a percent (0...10_000).
-    public var errorBasisPoints: Int
+    var errorBasisPoints: Int
     /// Added before every answer (the 500s too), in milliseconds (0...60_000).
-    public var delayMilliseconds: Int
+    var delayMilliseconds: Int
 
-    public static let none = DemoFault(errorBasisPoints: 0, delayMilliseconds: 0)
-    public static let maximumDelayMilliseconds = 60_000
+    static let none = DemoFault(errorBasisPoints: 0, delayMilliseconds: 0)
+    static let maximumDelayMilliseconds = 60_000
 
-    public init(errorBasisPoints: Int, delayMilliseconds: Int) {
+    init(errorBasisPoints: Int, delayMilliseconds: Int) {
         self.errorBasisPoints = min(max(errorBasisPoints, 0), 10_000)
         self.delayMilliseconds = min(max(delayMilliseconds, 0), DemoFault.maximumDelayMilliseconds)
     }
 
     /// "20", "20%", "0.5" (percent, at most two decimals, 0 to 100) → basis points.
-    public static func basisPoints(percent text: String) -> Int? {
+    static func basisPoints(percent text: String) -> Int? {
         var text = Substring(text)
         if text.hasSuffix("%25") { text = text.dropLast(3) } else if text.hasSuffix("%") { text = text.dropLast() }
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
@@ -37,20 +38,20 @@ public struct DemoFault: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// "0", "300" (milliseconds, 0 to 60000).
-    public static func milliseconds(_ text: String) -> Int? {
+    static func milliseconds(_ text: String) -> Int? {
         guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCIIDigit), let value = Int(text),
               value <= maximumDelayMilliseconds else { return nil }
         return value
     }
 
     /// "20", "0.5": the error share as a percent.
-    public var errorPercentText: String {
+    var errorPercentText: String {
         let whole = errorBasisPoints / 100, hundredths = errorBasisPoints % 100
         if hundredths == 0 { return "\(whole)" }
         return hundredths % 10 == 0 ? "\(whole).\(hundredths / 10)" : "\(whole).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
 
-    public var description: String {
+    var description: String {
         self == .none ? "none" : "errors \(errorPercentText)%, delay \(delayMilliseconds) ms"
     }
 }
@@ -67,17 +68,17 @@ extension Character {
 /// makes 20 % of its answers 500 (spread evenly: every fifth, counted from that request) and delays
 /// every answer by 300 ms; `POST /_demo/fault` (no parameters) heals it; `GET /_demo/fault` shows
 /// the fault as JSON. The fault path itself is never faulty or delayed.
-public final class DemoBackend: Sendable {
-    public static let faultPath = "/_demo/fault"
+final class DemoBackend: Sendable {
+    static let faultPath = "/_demo/fault"
 
-    public let name: String
-    public let address: SocketAddress
+    let name: String
+    let address: SocketAddress
     private let fd: Int32
     /// The fault, and the error accumulator that spreads its 500s: each answer adds the error
     /// share; reaching 100 % makes that answer a 500 and subtracts 100 %.
     private let state: Locked<(fault: DemoFault, accumulator: Int)>
 
-    public init(name: String, address: SocketAddress, fault: DemoFault = .none) throws(SyscallError) {
+    init(name: String, address: SocketAddress, fault: DemoFault = .none) throws(SyscallError) {
         self.name = name
         self.address = address
         state = Locked((fault, 0))
@@ -85,16 +86,16 @@ public final class DemoBackend: Sendable {
         _ = fcntl(fd, F_SETFL, 0)  // blocking accept: one thread waits on it
     }
 
-    public var fault: DemoFault {
+    var fault: DemoFault {
         get { state.withLock { $0.fault } }
     }
 
     /// Sets the fault; the error spread starts again from this request.
-    public func setFault(_ fault: DemoFault) {
+    func setFault(_ fault: DemoFault) {
         state.withLock { $0 = (fault, 0) }
     }
 
-    public func start() {
+    func start() {
         LoopThread.detached(name: "demo-\(name)") { [self] in
             while true {
                 let client = accept(fd, nil, nil)

@@ -4,7 +4,7 @@ import Admin
 /// configured and the effective split side by side (they differ while a ramp runs), then every
 /// pool's backends. Colour marks states only when asked (a terminal, NO_COLOR unset), so piped
 /// output stays plain text for grep and scripts.
-public func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
+func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
     let style = StatusStyle(enabled: colour)
     var out: [String] = []
     var summary = "generation \(status.generation) · \(status.configFile) · "

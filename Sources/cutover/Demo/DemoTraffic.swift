@@ -1,3 +1,4 @@
+import ControlPlane
 import EventLoop
 import Foundation
 import HTTP1
@@ -7,14 +8,14 @@ import Logging
 /// at `rate` per second from a few keep-alive client threads (a slow backend holds up one thread,
 /// not the whole rate). Answers are counted by who answered (the backend's `X-Served-By`, else
 /// `proxy`) and status; nothing is printed per request.
-public final class DemoTraffic: Sendable {
-    public let target: SocketAddress
-    public let rate: Int
-    public let connections: Int
+final class DemoTraffic: Sendable {
+    let target: SocketAddress
+    let rate: Int
+    let connections: Int
     /// "blue 200" → count, since the last `take()`.
     private let counts = Locked<[String: Int]>([:])
 
-    public init(target: SocketAddress, rate: Int) {
+    init(target: SocketAddress, rate: Int) {
         self.target = target
         self.rate = rate
         connections = max(1, min(8, (rate + 9) / 10))
@@ -22,7 +23,7 @@ public final class DemoTraffic: Sendable {
 
     /// Starts the client threads (and, with `summaryEvery`, a thread logging a one-line summary
     /// at that interval).
-    public func start(summaryEvery seconds: Int? = nil) {
+    func start(summaryEvery seconds: Int? = nil) {
         guard rate > 0 else { return }
         for index in 0..<connections {
             // Each thread sends its share, its schedule offset so the requests interleave.
@@ -41,7 +42,7 @@ public final class DemoTraffic: Sendable {
     }
 
     /// The counts since the last call, and starts counting again.
-    public func take() -> [String: Int] {
+    func take() -> [String: Int] {
         counts.withLock { counts in
             defer { counts = [:] }
             return counts
@@ -49,7 +50,7 @@ public final class DemoTraffic: Sendable {
     }
 
     /// "traffic, last 10 s: 500 requests; blue 450 (200), green 50 (200: 45, 500: 5)", or nil for none.
-    public static func summary(_ counts: [String: Int], seconds: Int) -> String? {
+    static func summary(_ counts: [String: Int], seconds: Int) -> String? {
         let total = counts.values.reduce(0, +)
         guard total > 0 else { return nil }
         var byWho: [String: [(status: String, count: Int)]] = [:]
