@@ -38,61 +38,44 @@ public enum AdminClient {
     /// its end. `what` names the server in errors ("the admin API", "the webhook").
     package static func exchange(_ request: [UInt8], to admin: HostPort, timeoutSeconds: Int,
                          what: String = "the admin API") throws(AdminUnreachable) -> AdminAnswer {
-        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
+        let deadline = MonotonicClock.now() &+ UInt64(max(0, timeoutSeconds)) &* 1_000_000_000
         guard let address = SocketAddress.resolve(host: admin.host, port: admin.port) else {
             throw AdminUnreachable(description: "cannot resolve the address of \(what) \(admin)")
         }
-        let fd = try connect(address, admin, deadline: deadline)
+        let fd: Int32
+        do {
+            // A deadline on the connect too: a filtered port would otherwise hang for minutes.
+            fd = try BlockingSocket.connect(to: address, deadline: deadline)
+        } catch {
+            throw AdminUnreachable(description: "cannot connect to the admin API at \(admin): \(error)")
+        }
         defer { close(fd) }
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw AdminUnreachable(description: "sending to \(what) at \(admin) failed: \(String(cString: strerror(errno)))") }
-            sent += n
+        do {
+            try BlockingSocket.writeAll(fd, request, deadline: deadline)
+        } catch {
+            throw AdminUnreachable(description: "sending to \(what) at \(admin) failed: \(error)")
         }
         return try parse(readToEnd(fd, admin, deadline: deadline), from: admin)
     }
 
-    /// A blocking connect that gives up at `deadline` (a filtered port would otherwise hang for
-    /// minutes).
-    private static func connect(_ address: SocketAddress, _ admin: HostPort, deadline: Date) throws(AdminUnreachable) -> Int32 {
-        let connection: (fd: Int32, connected: Bool)
-        do {
-            connection = try Socket.connect(to: address)
-        } catch {
-            throw AdminUnreachable(description: "cannot connect to the admin API at \(admin): \(error)")
-        }
-        let fd = connection.fd
-        if !connection.connected {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds(until: deadline))
-            let failure = ready <= 0 ? ETIMEDOUT : Socket.pendingError(fd)
-            if failure != 0 {
-                close(fd)
-                throw AdminUnreachable(description: "cannot connect to the admin API at \(admin): \(String(cString: strerror(failure)))")
-            }
-        }
-        _ = fcntl(fd, F_SETFL, 0)
-        return fd
-    }
-
-    private static func readToEnd(_ fd: Int32, _ admin: HostPort, deadline: Date) throws(AdminUnreachable) -> [UInt8] {
+    private static func readToEnd(_ fd: Int32, _ admin: HostPort, deadline: UInt64) throws(AdminUnreachable) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds(until: deadline))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { throw AdminUnreachable(description: "no answer from the admin API at \(admin) in time") }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { return bytes }
-            if n < 0 {
-                if errno == EINTR { continue }
-                // A reset after a complete answer is still an answer.
-                if !bytes.isEmpty { return bytes }
-                throw AdminUnreachable(description: "the admin API at \(admin) closed the connection: \(String(cString: strerror(errno)))")
+            let n: Int
+            do {
+                n = try BlockingSocket.readSome(fd, into: &chunk, deadline: deadline)
+            } catch {
+                switch error {
+                case .timedOut:
+                    throw AdminUnreachable(description: "no answer from the admin API at \(admin) in time")
+                case .failed:
+                    // A reset after a complete answer is still an answer.
+                    if !bytes.isEmpty { return bytes }
+                    throw AdminUnreachable(description: "the admin API at \(admin) closed the connection: \(error)")
+                }
             }
+            if n == 0 { return bytes }
             bytes += chunk[0..<n]
         }
     }
@@ -109,9 +92,5 @@ public enum AdminClient {
         if case .contentLength(let length) = head.framing, length < UInt64(body.count) { body = Array(body.prefix(Int(length))) }
         if case .none = head.framing { body = [] }
         return AdminAnswer(status: head.status, body: body)
-    }
-
-    private static func milliseconds(until deadline: Date) -> Int32 {
-        Int32(clamping: max(0, Int(deadline.timeIntervalSinceNow * 1000)))
     }
 }

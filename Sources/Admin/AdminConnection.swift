@@ -29,7 +29,7 @@ struct AdminConnection {
 
     /// The next request, or nil when the connection should end (after an error answer, if any).
     private mutating func readRequest() -> (request: AdminRequest, close: Bool)? {
-        var deadline = Self.now() + AdminServer.idleTimeoutMs
+        var deadline = Self.deadline(in: AdminServer.idleTimeoutMs)
         // The head.
         head: while true {
             if !buffer.isEmpty {
@@ -47,7 +47,7 @@ struct AdminConnection {
                 }
             }
             guard fill(until: deadline) == .data else { return nil }
-            deadline = min(deadline, Self.now() + AdminServer.requestTimeoutMs)
+            deadline = min(deadline, Self.deadline(in: AdminServer.requestTimeoutMs))
         }
         // The body: small, announced by Content-Length. The API reads none, but a client may
         // send one (`curl -d`), and it must be consumed to keep the connection in step.
@@ -79,29 +79,23 @@ struct AdminConnection {
 }
 
 extension AdminConnection {
-    /// Milliseconds on the monotonic clock.
-    static func now() -> Int {
-        Int(MonotonicClock.now() / 1_000_000)
+    /// `milliseconds` from now on the monotonic clock, as `BlockingSocket` takes deadlines.
+    static func deadline(in milliseconds: Int) -> UInt64 {
+        MonotonicClock.now() &+ UInt64(milliseconds) &* 1_000_000
     }
 
     /// Waits (at most until `deadline`) for bytes and appends them to `buffer`.
-    private mutating func fill(until deadline: Int) -> ReadOutcome {
-        while true {
-            let left = deadline - Self.now()
-            guard left > 0 else { return .timedOut }
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(clamping: left))
-            if ready < 0 && errno != EINTR { return .closed }
-            if ready <= 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 {
-                buffer.append(contentsOf: chunk[0..<n])
-                return .data
-            }
-            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            return .closed
+    private mutating func fill(until deadline: UInt64) -> ReadOutcome {
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        let n: Int
+        do {
+            n = try BlockingSocket.readSome(fd, into: &chunk, deadline: deadline)
+        } catch {
+            return error == .timedOut ? .timedOut : .closed
         }
+        guard n > 0 else { return .closed }
+        buffer.append(contentsOf: chunk[0..<n])
+        return .data
     }
 
     /// Writes a whole response; false if the client went away.
@@ -122,19 +116,15 @@ extension AdminConnection {
         _ = write(AdminResponse(status: status, text: reason + "\n"), isHEAD: false, close: true)
     }
 
+    /// Writes all of `bytes` within `requestTimeoutMs`; false if the client went away or does not read.
     @discardableResult
     private func sendAll(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        let deadline = Self.now() + AdminServer.requestTimeoutMs
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n > 0 {
-                offset += n
-                continue
-            }
-            guard n < 0, errno == EINTR || errno == EAGAIN, Self.now() < deadline else { return false }
+        do {
+            try BlockingSocket.writeAll(fd, bytes, deadline: Self.deadline(in: AdminServer.requestTimeoutMs))
+            return true
+        } catch {
+            return false
         }
-        return true
     }
 
     private func text(_ range: Range<Int>) -> String {

@@ -123,8 +123,8 @@ final class DemoBackend: Sendable {
         /// Body bytes of the request just answered that have still to be skipped.
         var discard = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            // A keep-alive client may stay as long as it likes: a demo thread waits with it.
+            let n = (try? BlockingSocket.readSome(fd, into: &chunk, deadline: BlockingSocket.noDeadline)) ?? 0
             if n <= 0 { return }
             buffer.append(contentsOf: chunk[0..<n])
             while true {
@@ -229,13 +229,6 @@ final class DemoBackend: Sendable {
     }
 
     private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            sent += n
-        }
-        return true
+        (try? BlockingSocket.writeAll(fd, bytes, deadline: BlockingSocket.noDeadline)) != nil
     }
 }

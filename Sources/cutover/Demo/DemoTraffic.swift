@@ -103,23 +103,15 @@ final class DemoTraffic: Sendable {
         }
     }
 
-    /// A blocking socket to the listener, or -1; reads and writes time out after 10 s.
+    /// How long a connect, and then a whole exchange, may take.
+    private static let timeout: UInt64 = 10_000_000_000
+
+    /// A connection to the listener (no Nagle delay), or -1.
     private func connect() -> Int32 {
-        let fd = socket(target.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var one: Int32 = 1
-        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var storage = target.storage
-        let rc = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, target.length) }
-        }
-        guard rc == 0 else {
-            close(fd)
+        guard let fd = try? BlockingSocket.connect(to: target, deadline: MonotonicClock.now() &+ DemoTraffic.timeout) else {
             return -1
         }
+        Socket.setNoDelay(fd)
         return fd
     }
 
@@ -130,20 +122,15 @@ final class DemoTraffic: Sendable {
 
     private static let request = Array("GET / HTTP/1.1\r\nHost: cutover-demo\r\nUser-Agent: cutover-demo-traffic\r\n\r\n".utf8)
 
+    /// One request and its answer, within `timeout`.
     private func exchange(_ fd: Int32) -> Outcome {
-        var sent = 0
-        while sent < DemoTraffic.request.count {
-            let n = DemoTraffic.request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return .failed }
-            sent += n
-        }
+        let deadline = MonotonicClock.now() &+ DemoTraffic.timeout
+        guard (try? BlockingSocket.writeAll(fd, DemoTraffic.request, deadline: deadline)) != nil else { return .failed }
         var buffer: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         var head = ResponseHead()
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = (try? BlockingSocket.readSome(fd, into: &chunk, deadline: deadline)) ?? 0
             if n <= 0 { return .failed }
             buffer.append(contentsOf: chunk[0..<n])
             let parsed = buffer.withUnsafeBytes { raw -> HeadParseResult? in
@@ -164,8 +151,7 @@ final class DemoTraffic: Sendable {
             // The rest of the body, then the next request may go.
             var have = buffer.count - head.headLength
             while have < length {
-                let m = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if m < 0 && errno == EINTR { continue }
+                let m = (try? BlockingSocket.readSome(fd, into: &chunk, deadline: deadline)) ?? 0
                 if m <= 0 { return .failed }
                 have += m
             }
