@@ -1,3 +1,4 @@
+import EventLoop
 import Foundation
 import TLS
 
@@ -5,7 +6,7 @@ import TLS
 /// certificate is not verified (the probe talks to this proxy's own listener over loopback, and
 /// the certificate names the public site), and no SNI is sent, so the default certificate answers.
 extension SmokeProbe {
-    static func exchangeTLS(_ fd: Int32, request: [UInt8], host: String, deadline: Date) throws(Failure) -> [UInt8] {
+    static func exchangeTLS(_ fd: Int32, request: [UInt8], host: String, deadline: UInt64) throws(Failure) -> [UInt8] {
         let tls: TLSConnection
         do {
             tls = try TLSConnection(client: try TLSClientContext(verify: false, caPEM: nil, caFile: nil), serverName: "127.0.0.1")
@@ -51,7 +52,7 @@ extension SmokeProbe {
             answer += plain[0..<step.count]
             if let end = answer.firstRange(of: [13, 10, 13, 10] as [UInt8])?.upperBound {
                 if answer.count - end >= 256 { break }
-                until = min(until, Date().addingTimeInterval(0.5))
+                until = min(until, MonotonicClock.now() &+ 500_000_000)
             }
             if step.status == .ok { continue }
             guard step.status == .wantInput, let more = receiveSome(fd, deadline: until) else { break }
@@ -60,33 +61,10 @@ extension SmokeProbe {
         return answer
     }
 
-    private static func sendAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, host: String, deadline: Date) throws(Failure) {
-        var sent = bytes.startIndex
-        while sent < bytes.endIndex {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && (errno == EINTR || errno == EAGAIN) {
-                var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&descriptor, 1, Int32(clamping: max(0, Int(deadline.timeIntervalSinceNow * 1000))))
-                if Date() > deadline { throw Failure(description: "sending to \(host) timed out") }
-                continue
-            }
-            guard n > 0 else { throw Failure(description: "sending to \(host) failed: \(String(cString: strerror(errno)))") }
-            sent += n
-        }
-    }
-
     /// The next bytes the socket has before `deadline`; nil at EOF, error or timeout.
-    private static func receiveSome(_ fd: Int32, deadline: Date) -> [UInt8]? {
+    private static func receiveSome(_ fd: Int32, deadline: UInt64) -> [UInt8]? {
         var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(clamping: max(0, Int(deadline.timeIntervalSinceNow * 1000))))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return nil }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-            guard n > 0 else { return nil }
-            return Array(chunk[0..<n])
-        }
+        let n = (try? BlockingSocket.readSome(fd, into: &chunk, deadline: deadline)) ?? 0
+        return n > 0 ? Array(chunk[0..<n]) : nil
     }
 }

@@ -19,59 +19,50 @@ enum SmokeProbe {
     /// `tls`: the listener terminates TLS (see `exchangeTLS`).
     static func get(_ path: String, from address: SocketAddress, host: String, headers: [(String, String)],
                     tls: Bool = false, timeoutSeconds: Double) throws(Failure) -> Answer {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        let connection: (fd: Int32, connected: Bool)
+        let deadline = MonotonicClock.now() &+ UInt64(max(0, timeoutSeconds * 1e9))
+        let fd: Int32
         do {
-            connection = try Socket.connect(to: address)
+            fd = try BlockingSocket.connect(to: address, deadline: deadline)
         } catch {
             throw Failure(description: "cannot connect to \(host): \(error)")
         }
-        let fd = connection.fd
         defer { close(fd) }
-        if !connection.connected {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let failure = poll(&descriptor, 1, milliseconds(until: deadline)) <= 0 ? ETIMEDOUT : Socket.pendingError(fd)
-            if failure != 0 { throw Failure(description: "cannot connect to \(host): \(String(cString: strerror(failure)))") }
-        }
         var head = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: cutover-switch\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         let request = Array((head + "Connection: close\r\n\r\n").utf8)
         if tls { return try answer(exchangeTLS(fd, request: request, host: host, deadline: deadline), from: host) }
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && (errno == EINTR || errno == EAGAIN) {
-                var descriptor = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&descriptor, 1, milliseconds(until: deadline))
-                if Date() > deadline { throw Failure(description: "sending to \(host) timed out") }
-                continue
-            }
-            guard n > 0 else { throw Failure(description: "sending to \(host) failed: \(String(cString: strerror(errno)))") }
-            sent += n
-        }
+        try sendAll(fd, request[...], host: host, deadline: deadline)
         return try answer(readAll(fd, deadline: deadline), from: host)
+    }
+
+    /// Sends the whole request (or a TLS record) by `deadline`.
+    static func sendAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>, host: String, deadline: UInt64) throws(Failure) {
+        do {
+            try BlockingSocket.writeAll(fd, bytes, deadline: deadline)
+        } catch {
+            switch error {
+            case .timedOut: throw Failure(description: "sending to \(host) timed out")
+            case .failed: throw Failure(description: "sending to \(host) failed: \(error)")
+            }
+        }
     }
 
     /// What arrived: the head, then as much body as a snippet needs. Once the head is in, the
     /// body gets half a second at most (a 500 with a close-delimited body from a keep-alive
     /// backend would otherwise hold the probe until its deadline).
-    private static func readAll(_ fd: Int32, deadline: Date) -> [UInt8] {
+    private static func readAll(_ fd: Int32, deadline: UInt64) -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         var until = deadline
         var headEnd: Int?
         while headEnd.map({ bytes.count - $0 < 256 }) ?? (bytes.count < 65536) {
-            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds(until: until))
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { break }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            // A timeout, an error and the end alike end the answer.
+            let n = (try? BlockingSocket.readSome(fd, into: &chunk, deadline: until)) ?? 0
             guard n > 0 else { break }
             bytes += chunk[0..<n]
             if headEnd == nil, let end = bytes.firstRange(of: [13, 10, 13, 10] as [UInt8])?.upperBound {
                 headEnd = end
-                until = min(deadline, Date().addingTimeInterval(0.5))
+                until = min(deadline, MonotonicClock.now() &+ 500_000_000)
             }
         }
         return bytes
@@ -88,10 +79,6 @@ enum SmokeProbe {
         let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
         let snippet = body.prefix(200).replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
         return Answer(status: status, snippet: snippet.trimmingCharacters(in: .whitespaces))
-    }
-
-    private static func milliseconds(until deadline: Date) -> Int32 {
-        Int32(clamping: max(0, Int(deadline.timeIntervalSinceNow * 1000)))
     }
 }
 

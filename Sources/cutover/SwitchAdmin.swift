@@ -1,3 +1,4 @@
+import Admin
 import Config
 import ControlPlane
 import Foundation

@@ -1,3 +1,4 @@
+import Admin
 import ArgumentParser
 import Config
 import ControlPlane

@@ -1,5 +1,6 @@
 import Balancer
 import Config
+import HealthCheck
 import Testing
 @testable import ControlPlane
 

@@ -1,33 +1,7 @@
+import Admin
 import Config
 import Foundation
 import Logging
-
-/// What `POST /backends/POOL/OPERATION?address=…` asks.
-public enum BackendOperation: Sendable, Equatable {
-    case add(weight: Int?)
-    case drain
-    case enable
-    case remove
-    case weight(Int)
-
-    public var name: String {
-        switch self {
-        case .add: "add"
-        case .drain: "drain"
-        case .enable: "enable"
-        case .remove: "remove"
-        case .weight: "weight"
-        }
-    }
-}
-
-/// Why a backend operation was refused, with the admin API's status for it.
-public struct BackendOperationError: Error, Sendable, CustomStringConvertible {
-    /// 404 no such pool, 409 the backend is (not) there already, 422 the edit or its reload was
-    /// refused, 503 shutting down.
-    public var status: Int
-    public var description: String
-}
 
 /// The backend operations on the control plane: each is an edit of the config file (only the
 /// pool's list changes, layout and comments kept), checked by parsing the result, written only

@@ -1,4 +1,5 @@
 import Config
+import HealthCheck
 
 /// Passive health: ejections decided from the workers' failure streaks. Pure bookkeeping with
 /// `now` as a parameter, so the rules (never the last usable backend, back after `eject_for`

@@ -1,5 +1,6 @@
 import Balancer
 import Config
+import HealthCheck
 
 /// The control plane's record of every backend it has seen, keyed by identity (pool + address)
 /// so it carries across reloads: a stable id for the data plane's gauges, health, when slow start

@@ -1,3 +1,4 @@
+import AccessLogWriter
 import Config
 import DataPlane
 import Dispatch

@@ -3,6 +3,7 @@ import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import HealthCheck
 import Logging
 
 /// The backend lifecycle on the control plane: health checks, slow start and deregistration

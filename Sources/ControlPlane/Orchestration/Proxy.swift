@@ -1,8 +1,11 @@
+import AccessLogWriter
+import Admin
 import Balancer
 import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import HealthCheck
 import Logging
 import Foundation
 import Metrics
@@ -167,15 +170,18 @@ public final class Proxy: @unchecked Sendable {
             }
         }
         if let admin {
-            var api = AdminAPI(state: adminState) { [unowned self] in self.queue.sync { self.reloadReporting() } }
-            api.reports = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
+            let state = adminState
+            let reports: @Sendable () -> [WorkerReport] = { [unowned self] in self.gatherReports(timeout: .milliseconds(500)) }
+            let writer = accessLogWriter
+            let view: @Sendable () -> AdminView = {
+                AdminView(state.read(), reports: reports, accessLogStats: { writer?.stats ?? AccessLogStats() })
+            }
+            var api = AdminAPI(view: view) { [unowned self] in self.queue.sync { self.reloadReporting() } }
             api.rollout = { [unowned self] route, action in self.queue.sync { self.rolloutCommand(route: route, action) } }
             api.backendOperation = { [unowned self] pool, address, operation in
                 self.queue.sync { self.backendOperation(pool: pool, address: address, operation) }
             }
             api.upgrade = { [unowned self] binary, timeout in self.upgrade(binary: binary, timeout: timeout) }
-            let writer = accessLogWriter
-            api.accessLogStats = { writer?.stats ?? AccessLogStats() }
             admin.start(api.handle)
             self.admin = admin
         }

@@ -3,6 +3,7 @@ import Config
 import DataPlane
 import EventLoop
 import Glibc
+import HealthCheck
 
 /// Turns a validated config into the data plane's immutable routing snapshot. Names are resolved
 /// here, on the control plane, because resolution blocks.

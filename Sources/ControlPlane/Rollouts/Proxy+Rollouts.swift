@@ -1,20 +1,13 @@
+import Admin
 import Config
 import DataPlane
 import Dispatch
 import EventLoop
 import Foundation
+import HealthCheck
 import Logging
 import Metrics
 import Rollout
-
-/// What a rollout command asks.
-public enum RolloutAction: Sendable, Equatable {
-    case start(canary: String, baseline: String?)
-    case pause
-    case resume
-    case promote(now: Bool)
-    case abort
-}
 
 /// A split a finished rollout put in force, held until the file says it too (the rewrite may have
 /// failed) or an operator changes the route's split.

@@ -1,3 +1,4 @@
+import Admin
 import Metrics
 import Rollout
 

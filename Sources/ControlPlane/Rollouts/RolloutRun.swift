@@ -1,3 +1,4 @@
+import Admin
 import Config
 import Foundation
 import Metrics

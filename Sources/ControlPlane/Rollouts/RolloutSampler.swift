@@ -1,4 +1,5 @@
 import Config
+import HealthCheck
 import Metrics
 import Rollout
 

@@ -1,17 +1,11 @@
+import Admin
 import Balancer
 import Config
 import Dispatch
 import EventLoop
 import Foundation
+import HealthCheck
 import Logging
-
-/// Why an upgrade did not happen; the old process serves on as before.
-public struct UpgradeFailure: Error, Sendable, CustomStringConvertible {
-    /// 409 another upgrade runs (or this process already handed over), 422 the new process failed,
-    /// 503 shutting down.
-    public var status: Int
-    public var description: String
-}
 
 /// The binary upgrade, old side: starts the new binary with the same arguments, hands it every
 /// listening socket by inheritance and the runtime state in a file, waits until it says it is

@@ -1,3 +1,4 @@
+import EventLoop
 import Foundation
 
 /// The line protocol between an upgrading process and the new binary, over a socketpair whose
@@ -12,31 +13,20 @@ struct UpgradeChannel {
     static let variable = "CUTOVER_UPGRADE_CHANNEL"
     let fd: Int32
 
+    /// Best effort: a peer gone away loses the line.
     func send(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            sent += n
-        }
+        try? BlockingSocket.writeAll(fd, Array((line + "\n").utf8), deadline: BlockingSocket.noDeadline)
     }
 
     /// One line, or nil on EOF, error or when `timeoutMs` (-1: none) passes first.
     func receive(timeoutMs: Int32) -> String? {
         var line: [UInt8] = []
-        let deadline = timeoutMs < 0 ? nil : Date().addingTimeInterval(Double(timeoutMs) / 1000)
+        let deadline = timeoutMs < 0 ? BlockingSocket.noDeadline : MonotonicClock.now() &+ UInt64(timeoutMs) &* 1_000_000
+        var one: [UInt8] = [0]
         while true {
-            var watched = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let wait = deadline.map { Int32(max(0, $0.timeIntervalSinceNow * 1000)) } ?? -1
-            let ready = poll(&watched, 1, wait)
-            if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { return nil }
-            var byte: UInt8 = 0
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            guard n == 1 else { return nil }
+            // One byte at a time: nothing after the line may be taken from the socket.
+            guard (try? BlockingSocket.readSome(fd, into: &one, deadline: deadline)) == 1 else { return nil }
+            let byte = one[0]
             if byte == UInt8(ascii: "\n") { return String(decoding: line, as: UTF8.self) }
             line.append(byte)
             if line.count > 4096 { return nil }
