@@ -133,13 +133,33 @@ public struct AdminStatus: Codable, Sendable {
         public var `protocol`: String
         public var route: String
         public var tls: Bool
+        /// Its rules in order (absent when it has none).
+        public var rules: [Rule]?
 
-        package init(name: String, listen: String, `protocol`: String, route: String, tls: Bool) {
+        package init(name: String, listen: String, `protocol`: String, route: String, tls: Bool, rules: [Rule]? = nil) {
             self.name = name
             self.listen = listen
             self.protocol = `protocol`
             self.route = route
             self.tls = tls
+            self.rules = rules
+        }
+    }
+
+    /// A listener's rule: what it matches, what it does, and how many requests it took.
+    public struct Rule: Codable, Sendable {
+        public var name: String
+        /// The conditions and the action, as `cutover check` prints them.
+        public var match: String
+        /// The route it sends to (absent for `respond` and `redirect`).
+        public var route: String?
+        public var hits: Int
+
+        package init(name: String, match: String, route: String?, hits: Int) {
+            self.name = name
+            self.match = match
+            self.route = route
+            self.hits = hits
         }
     }
 

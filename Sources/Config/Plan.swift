@@ -18,6 +18,7 @@ public func describePlan(_ config: CutoverConfig) -> String {
     for listener in config.listeners {
         let tls = listener.tls.map { "yes (\($0.certificates.count) certificate\($0.certificates.count == 1 ? "" : "s"))" } ?? "no"
         lines.append("  \(listener.name): \(listener.listen) \(listener.proto.rawValue) -> route \(listener.route), tls: \(tls)")
+        for rule in listener.rules { lines.append("    rule \(rule.name): \(PlanFormat.rule(rule))") }
     }
     lines.append("routes:")
     for route in config.routes {
@@ -28,6 +29,9 @@ public func describePlan(_ config: CutoverConfig) -> String {
         if let override = route.override {
             lines.append("    override: header \(override.header) from \(override.allowFrom.joined(separator: ", "))")
         }
+        if let hashOn = route.hashOn { lines.append("    cohorts: hash of \(hashOn)") }
+        if !route.requestHeaders.isEmpty { lines.append("    request headers: \(PlanFormat.edits(route.requestHeaders))") }
+        if !route.responseHeaders.isEmpty { lines.append("    response headers: \(PlanFormat.edits(route.responseHeaders))") }
     }
     lines.append("pools:")
     for pool in config.pools {
@@ -55,12 +59,40 @@ public func describePlan(_ config: CutoverConfig) -> String {
 }
 
 /// Formatting helpers for the plan, kept free of Foundation's `String(format:)`.
-enum PlanFormat {
+public enum PlanFormat {
     /// `weight / total` as a percentage with at most one decimal: `100%`, `33.3%`, `0%`.
     static func percent(_ weight: Int, of total: Int) -> String {
         guard total > 0 else { return "0%" }
         let tenths = (weight * 1000 + total / 2) / total
         return tenths % 10 == 0 ? "\(tenths / 10)%" : "\(tenths / 10).\(tenths % 10)%"
+    }
+
+    /// `host api.example.com, path_prefix /v2 -> route api-v2`.
+    public static func rule(_ rule: RuleConfig) -> String {
+        var conditions: [String] = []
+        if let host = rule.host { conditions.append("host \(host)") }
+        if let path = rule.path { conditions.append("path \(path)") }
+        if let prefix = rule.pathPrefix { conditions.append("path_prefix \(prefix)") }
+        for field in rule.headers { conditions.append("header \(field.name)" + (field.value.map { "=\($0)" } ?? " present")) }
+        for cookie in rule.cookies { conditions.append("cookie \(cookie.name)" + (cookie.value.map { "=\($0)" } ?? " present")) }
+        let action = switch rule.action {
+        case .route(let name): "route \(name)"
+        case .respond(let status, _): "respond \(status)"
+        case .redirect(let to, let status): "redirect \(status.map(String.init) ?? "301/308") to \(to.isEmpty ? "/" : to)"
+        }
+        var text = (conditions.isEmpty ? "every request" : conditions.joined(separator: ", ")) + " -> " + action
+        if !rule.requestHeaders.isEmpty { text += "; request headers: \(edits(rule.requestHeaders))" }
+        if !rule.responseHeaders.isEmpty { text += "; response headers: \(edits(rule.responseHeaders))" }
+        return text
+    }
+
+    /// `set X-A, add X-B, remove Server`.
+    static func edits(_ edits: HeaderEditsConfig) -> String {
+        var parts: [String] = []
+        if !edits.replacing.isEmpty { parts.append("set " + edits.replacing.map(\.name).joined(separator: ", ")) }
+        if !edits.adding.isEmpty { parts.append("add " + edits.adding.map(\.name).joined(separator: ", ")) }
+        if !edits.removing.isEmpty { parts.append("remove " + edits.removing.joined(separator: ", ")) }
+        return parts.joined(separator: "; ")
     }
 
     static func healthCheck(_ check: HealthCheckConfig?) -> String {

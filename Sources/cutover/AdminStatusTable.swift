@@ -37,6 +37,19 @@ func renderStatusTable(_ status: AdminStatus, colour: Bool) -> String {
     }
     out += layout(routes)
     out.append("")
+    let ruled = status.listeners.filter { !($0.rules ?? []).isEmpty }
+    if !ruled.isEmpty {
+        var table: [[StatusCell]] = [["LISTENER", "RULE", "MATCH", "HITS"].map { StatusCell($0, style.header) }]
+        for listener in ruled {
+            for (i, rule) in (listener.rules ?? []).enumerated() {
+                table.append([StatusCell(i == 0 ? listener.name : ""), StatusCell(rule.name), StatusCell(rule.match),
+                              StatusCell("\(rule.hits)")])
+            }
+            table.append([StatusCell(""), StatusCell("(default)"), StatusCell("-> route \(listener.route)"), StatusCell("")])
+        }
+        out += layout(table)
+        out.append("")
+    }
     let rollouts = (status.rollouts ?? []).filter { $0.state != "idle" }
     if !rollouts.isEmpty {
         var table: [[StatusCell]] = [["ROLLOUT", "CANARY", "BASELINE", "STATE", "STEP", "CANARY %", "VERDICT", "WHY"]

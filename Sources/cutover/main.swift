@@ -69,7 +69,9 @@ struct Check: ParsableCommand {
     var config = "conf/cutover.yaml"
 
     func run() throws {
-        print(describePlan(loadOrExit(config)), terminator: "")
+        let loaded = loadOrExit(config)
+        print(describePlan(loaded), terminator: "")
+        for warning in loaded.warnings { printError(warning.description) }
         print("\(config): OK")
     }
 }

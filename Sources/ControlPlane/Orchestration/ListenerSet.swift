@@ -11,12 +11,22 @@ struct BoundListener {
     var fds: [Int32]
     /// The listener's id in the connection metrics (`MetricLabels`).
     var metricsID = 0
+    /// Its rules' ids in the rule-hit metrics, in rule order.
+    var ruleMetricsIDs: [Int] = []
     /// The listener's TLS context (when it has `tls:`), as loaded for the config in force.
     var tls: TLSServerContext?
 
     var spec: ListenerSpec {
-        ListenerSpec(name: config.name, kind: config.proto == .tcp ? .tcp : .http, routeName: config.route,
-                     forwardedProto: config.tls == nil ? .http : .https, tls: tls, metricsID: metricsID)
+        let rules = zip(config.rules, ruleMetricsIDs).map { RuleBuilder.rule($0, metricsID: $1) }
+        return ListenerSpec(name: config.name, kind: config.proto == .tcp ? .tcp : .http, routeName: config.route,
+                            forwardedProto: config.tls == nil ? .http : .https, tls: tls, metricsID: metricsID,
+                            rules: rules)
+    }
+
+    /// Takes the metric ids of the listener and of its rules (stable for their names).
+    mutating func label(_ labels: inout MetricLabels) {
+        metricsID = labels.listenerID(config.name)
+        ruleMetricsIDs = config.rules.map { labels.ruleID(listener: config.name, rule: $0.name) }
     }
 }
 

@@ -116,7 +116,7 @@ public final class Proxy: @unchecked Sendable {
                 } else {
                     bound[listener.name] = try ListenerBinder.bind(listener, workers: count, tls: servers[listener.name])
                 }
-                bound[listener.name]?.metricsID = book.labels.listenerID(listener.name)
+                bound[listener.name]?.label(&book.labels)
             }
         } catch {
             for b in bound.values { b.fds.forEach(Socket.close) }
@@ -187,6 +187,7 @@ public final class Proxy: @unchecked Sendable {
         }
         let names = config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
         log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
+        for warning in config.warnings { log.warning("\(warning)") }
         if ramps.isRamping { scheduleRampStep() }
         startMemoryTrim()
         let allowed = SnapshotBuilder.connectionsDescriptorsAllow()
@@ -327,11 +328,12 @@ public final class Proxy: @unchecked Sendable {
             guard let updated = nextByName[name], updated != kept.config || servers[name] !== kept.tls else { continue }
             kept.config = updated
             kept.tls = servers[name]
+            kept.label(&book.labels)
             listeners[name] = kept
             for worker in workers { worker.mailbox.post(.updateListener(kept.spec)) }
         }
         for (name, var b) in added {
-            b.metricsID = book.labels.listenerID(name)
+            b.label(&book.labels)
             listeners[name] = b
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
         }
@@ -339,6 +341,7 @@ public final class Proxy: @unchecked Sendable {
         backendsChanged(targetsChanged: true)
         applyRolloutReload(next, aborts: rolloutReload.aborts, splits: rolloutReload.held)
         log.info("reloaded \(configFile): generation \(generation)")
+        for warning in next.warnings { log.warning("\(warning)") }
         return .success(generation)
     }
 

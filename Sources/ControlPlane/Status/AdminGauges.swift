@@ -9,6 +9,8 @@ struct AdminGauges: Sendable {
     var requestsByID: [Int] = []
     /// Its 5xx answers plus its failed exchanges (connect, timeout, reset, protocol).
     var errorsByID: [Int] = []
+    /// Requests each listener rule matched, by rule id.
+    var ruleHitsByID: [Int] = []
 
     init() {}
 
@@ -32,12 +34,14 @@ struct AdminGauges: Sendable {
             }
         }
         for (i, n) in totals.upstreamErrors.enumerated() { errorsByID[i / kinds] += Int(n) }
+        ruleHitsByID = totals.ruleHits.map { Int($0) }
     }
 
     func inFlight(_ id: Int?) -> Int { AdminGauges.value(inFlightByID, id) }
     func connections(_ id: Int?) -> Int { AdminGauges.value(connectionsByID, id) }
     func requests(_ id: Int?) -> Int { AdminGauges.value(requestsByID, id) }
     func errors(_ id: Int?) -> Int { AdminGauges.value(errorsByID, id) }
+    func ruleHits(_ id: Int?) -> Int { AdminGauges.value(ruleHitsByID, id) }
 
     /// 0 for a backend no worker has counted yet (or no id at all).
     private static func value(_ byID: [Int], _ id: Int?) -> Int {

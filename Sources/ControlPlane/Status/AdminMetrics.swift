@@ -102,6 +102,11 @@ enum AdminMetrics {
             out.sample("cutover_connections_total", ["listener": name], Double(totals.connectionsAccepted[l]))
         }
 
+        out.family("cutover_rule_hits_total", .counter, help: "Requests a listener's rule matched (first match wins), by listener and rule.")
+        for (r, entry) in labels.rules.enumerated() where r < totals.ruleHits.count {
+            out.sample("cutover_rule_hits_total", ["listener": entry.listener, "rule": entry.rule], Double(totals.ruleHits[r]))
+        }
+
         out.family("cutover_accept_pauses_total", .counter,
                    help: "Times a worker stopped accepting: at limits.max_connections (the rest wait in the listen queue) or out of file descriptors (retried every 100 ms).")
         out.sample("cutover_accept_pauses_total", ["reason": "max_connections"], Double(totals.acceptPauses[0]))

@@ -86,9 +86,16 @@ extension AdminStatus {
             }
             return Pool(name: pool.name, balance: pool.balance.rawValue, backends: backends)
         }
-        listeners = config.listeners.map {
-            Listener(name: $0.name, listen: $0.listen.description, protocol: $0.proto.rawValue,
-                     route: $0.route, tls: $0.tls != nil)
+        let labels = snapshot.labels
+        listeners = config.listeners.map { listener in
+            let rules = listener.rules.map { rule -> Rule in
+                var route: String?
+                if case .route(let name) = rule.action { route = name }
+                return Rule(name: rule.name, match: PlanFormat.rule(rule), route: route,
+                            hits: gauges.ruleHits(labels.knownRuleID(listener: listener.name, rule: rule.name)))
+            }
+            return Listener(name: listener.name, listen: listener.listen.description, protocol: listener.proto.rawValue,
+                            route: listener.route, tls: listener.tls != nil, rules: rules.isEmpty ? nil : rules)
         }
     }
 }
