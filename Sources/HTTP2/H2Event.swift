@@ -10,7 +10,8 @@ public struct H2RequestHead: Sendable, Equatable {
     /// `:scheme` and `:path`: present except in CONNECT.
     public var scheme: Range<Int>?
     public var path: Range<Int>?
-    /// `:authority`: optional in HTTP/2 (a `host` field may stand in for it).
+    /// `:authority`; when absent, a `host` field stands in for it (nghttp2 resets a request
+    /// that has neither).
     public var authority: Range<Int>?
     /// The regular fields: indices into `inbound.fields`. Several `cookie` fields arrive as
     /// one, their values joined with "; " (RFC 9113 §8.2.3), placed last.
