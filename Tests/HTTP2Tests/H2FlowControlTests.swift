@@ -86,4 +86,29 @@ import Testing
         }
         #expect(got == 60_000)
     }
+
+    /// Padding counts against the window but is not body: the codec's caller never reports it,
+    /// so nghttp2 must give it back by itself, or a padded upload would stall.
+    @Test func paddingDoesNotLeakWindow() throws {
+        var settings = H2Settings()
+        settings.initialWindowSize = 1_000
+        let (client, codec) = try connected(settings)
+        client.padding = 200
+        let body = [UInt8](repeating: 7, count: 5_000)
+        let id = client.request(method: "POST", body: body, chunk: 100)
+        let first = client.output()
+        #expect(frames(first).contains { $0.type == 0x0 && $0.flags & 0x8 != 0 })  // PADDED DATA
+        _ = try first.withUnsafeBytes { try codec.receive($0) }
+        var got = 0
+        for _ in 0..<100 {
+            try pump(client, codec)
+            var delivered = 0
+            for event in codec.events { if case .data(let s, let r) = event, s == id { delivered += r.count } }
+            codec.clearEvents()
+            got += delivered
+            codec.consumed(stream: id, bytes: delivered)
+            if got == body.count { break }
+        }
+        #expect(got == body.count)
+    }
 }

@@ -27,6 +27,8 @@ final class TestClient {
     var bodies: [Int32: Body] = [:]
     var goAways: [(lastStreamID: Int32, error: UInt32)] = []
     var resets: [Int32: UInt32] = [:]
+    /// Padding added to each DATA / HEADERS frame the client sends.
+    var padding = 0
 
     init(settings: [nghttp2_settings_entry] = []) {
         var callbacks: OpaquePointer?
@@ -62,6 +64,10 @@ final class TestClient {
                 client.resets[f.hd.stream_id] = f.rst_stream.error_code
             }
             return 0
+        }
+        nghttp2_session_callbacks_set_select_padding_callback(callbacks) { _, frame, maxPayload, user in
+            let client = Unmanaged<TestClient>.fromOpaque(user!).takeUnretainedValue()
+            return min(frame!.pointee.hd.length + client.padding, maxPayload)
         }
         var created: OpaquePointer?
         session = { () -> OpaquePointer in
