@@ -29,10 +29,14 @@ let package = Package(
         .target(name: "CLinux"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2",
+                       providers: [.apt(["libnghttp2-dev"])]),
 
         .target(name: "EventLoop", dependencies: ["CLinux"], swiftSettings: hotPath),
         .target(name: "HTTP1", swiftSettings: hotPath),
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: strict),
+        // The HTTP/2 server codec over libnghttp2, driven over memory (no sockets, no loop).
+        .target(name: "HTTP2", dependencies: ["CNGHTTP2"], swiftSettings: hotPath),
         .target(name: "Balancer", swiftSettings: hotPath),
         // One socket as the data plane speaks over it (plain or TLS): client, upstream, relay, probe.
         .target(name: "Transport", dependencies: ["EventLoop", "TLS"], swiftSettings: hotPath),
@@ -71,6 +75,7 @@ let package = Package(
         .target(name: "TestCertificates", path: "Tests/TestCertificates"),
 
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "CNGHTTP2"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "TestCertificates"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
