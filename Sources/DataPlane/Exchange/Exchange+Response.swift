@@ -112,19 +112,22 @@ extension Exchange {
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool, informational: Bool) {
         worker.extraLines.removeAll(keepingCapacity: true)
         if !informational, let route {
-            let routeSpec = routing.table.routes[route]
-            if let slot = assignCookieSlot, let sticky = routeSpec.sticky {
+            // Read in place: no copy of the route per response.
+            let table = routing.table
+            if let slot = assignCookieSlot, let sticky = table.routes[route].sticky {
                 worker.extraLines.append(contentsOf: sticky.setCookieLines[slot])
             }
-            let poolName = pool.map { routing.table.pools[$0].hostBytes } ?? []
             let source = u.input.readable
-            if !routeSpec.responseEdits.isEmpty {
-                routeSpec.responseEdits.drop(from: &worker.responseHead.fields, source: source)
-                routeSpec.responseEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+            if !table.routes[route].responseEdits.isEmpty {
+                let poolName = pool.map { table.pools[$0].hostBytes } ?? []
+                table.routes[route].responseEdits.drop(from: &worker.responseHead.fields, source: source)
+                table.routes[route].responseEdits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
             }
-            if let rule, case let ruleSpec = client.listener.rules.rules[rule], !ruleSpec.responseEdits.isEmpty {
-                ruleSpec.responseEdits.drop(from: &worker.responseHead.fields, source: source)
-                ruleSpec.responseEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+            if let rule, !client.listener.rules.rules[rule].responseEdits.isEmpty {
+                let poolName = pool.map { table.pools[$0].hostBytes } ?? []
+                let edits = client.listener.rules.rules[rule].responseEdits
+                edits.drop(from: &worker.responseHead.fields, source: source)
+                edits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
             }
         }
         let bound = clientResponseHeadUpperBound(worker.responseHead) + worker.extraLines.count

@@ -160,18 +160,19 @@ final class Exchange {
         // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
         // pool's name stands in, as nginx sends its upstream's name.
         let poolName = routing.table.pools[pool].hostBytes
-        // Header edits: the route's, then the matched rule's.
-        let routeSpec = routing.table.routes[route]
-        let ruleSpec = rule.map { client.listener.rules.rules[$0] }
+        // Header edits: the route's, then the matched rule's. Read in place (no copy of the
+        // route per request); most routes have none.
         let source = client.clientIn.readable
+        let table = routing.table
         worker.extraLines.removeAll(keepingCapacity: true)
-        if !routeSpec.requestEdits.isEmpty {
-            routeSpec.requestEdits.drop(from: &worker.requestHead.fields, source: source)
-            routeSpec.requestEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+        if !table.routes[route].requestEdits.isEmpty {
+            table.routes[route].requestEdits.drop(from: &worker.requestHead.fields, source: source)
+            table.routes[route].requestEdits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
         }
-        if let ruleSpec, !ruleSpec.requestEdits.isEmpty {
-            ruleSpec.requestEdits.drop(from: &worker.requestHead.fields, source: source)
-            ruleSpec.requestEdits.append(route: routeSpec.nameBytes, pool: poolName, to: &worker.extraLines)
+        if let rule, !client.listener.rules.rules[rule].requestEdits.isEmpty {
+            let edits = client.listener.rules.rules[rule].requestEdits
+            edits.drop(from: &worker.requestHead.fields, source: source)
+            edits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
         }
         let target = normalizedTargetLength.map { UnsafeRawBufferPointer(rebasing: worker.targetScratch[0..<$0]) }
         let bound = upstreamRequestHeadUpperBound(worker.requestHead, clientAddressCount: ipLength + poolName.count)
