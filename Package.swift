@@ -46,7 +46,7 @@ let package = Package(
         // The automated canary: judge and state machine, pure (no clock, no I/O).
         .target(name: "Rollout", swiftSettings: strict),
         .target(name: "DataPlane",
-                dependencies: ["CLinux", "EventLoop", "Transport", "HTTP1", "TLS", "Balancer", "Metrics"],
+                dependencies: ["CLinux", "EventLoop", "Transport", "HTTP1", "HTTP2", "TLS", "Balancer", "Metrics"],
                 swiftSettings: hotPath),
         // Active health checks: one thread, one epoll loop, every probe.
         .target(name: "HealthCheck",

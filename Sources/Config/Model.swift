@@ -91,6 +91,17 @@ public struct ListenerConfig: Sendable, Hashable {
     public var location: SourceLocation
     /// `rules:` in order, first match wins; `route` takes what none matches.
     public var rules: [RuleConfig] = []
+    /// `http2:` — on a TLS listener ALPN `h2` (the default there); `h2c` on a plain one (prior
+    /// knowledge); `off`.
+    public var http2: HTTP2Mode = .off
+}
+
+public enum HTTP2Mode: String, Sendable, Hashable {
+    case off
+    /// ALPN h2 on a TLS listener.
+    case alpn
+    /// HTTP/2 with prior knowledge on a plain listener (clients that start with the preface).
+    case h2c
 }
 
 public struct StickyConfig: Sendable, Hashable {
@@ -336,6 +347,9 @@ public struct TimeoutsConfig: Sendable, Hashable {
 public struct LimitsConfig: Sendable, Hashable {
     public var maxConnections: Int = 10000
     public var maxHeaderBytes: Int = 16384
+    public var http2MaxConcurrentStreams: Int = 100
+    public var http2StreamWindow: Int = 65_535
+    public var http2MaxHeaderListBytes: Int = 65_536
     public init() {}
 }
 

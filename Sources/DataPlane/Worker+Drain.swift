@@ -39,6 +39,8 @@ extension Worker {
             switch owner {
             case .client(let connection):
                 if let id = connection.exchange?.attempts.claim?.id, let deadline = deadlines[id] { connection.drain(until: deadline) }
+            case .h2(let connection):
+                for (id, deadline) in deadlines { connection.drain(backendID: id, until: deadline) }
             case .tcp(let session):
                 if let id = session.claim?.id, let deadline = deadlines[id] { session.drain(until: deadline) }
             default:

@@ -8,7 +8,7 @@ extension Worker {
     static let spareExchangeLimit = 256
 
     /// An exchange for the next request of `connection`: a spare one, or a new one.
-    func takeExchange(for connection: ClientConnection) -> Exchange {
+    func takeExchange(for connection: ClientConnection) -> Exchange<ClientConnection> {
         if let exchange = spareExchanges.popLast() {
             exchange.client = connection
             return exchange
@@ -17,8 +17,31 @@ extension Worker {
     }
 
     /// An exchange whose connection is done with it.
-    func recycle(_ exchange: Exchange) {
+    func recycle(_ exchange: Exchange<ClientConnection>) {
         if spareExchanges.count < Worker.spareExchangeLimit { spareExchanges.append(exchange) }
+    }
+
+    func takeExchange(for stream: H2ClientStream) -> Exchange<H2ClientStream> {
+        if let exchange = spareH2Exchanges.popLast() {
+            exchange.client = stream
+            return exchange
+        }
+        return Exchange(worker: self, client: stream)
+    }
+
+    func recycle(_ exchange: Exchange<H2ClientStream>) {
+        if spareH2Exchanges.count < Worker.spareExchangeLimit { spareH2Exchanges.append(exchange) }
+    }
+
+    /// A connection whose TLS handshake chose `h2` (or that began with the h2c preface) becomes
+    /// an HTTP/2 connection: same socket, same bytes read so far. False when the codec cannot be
+    /// made (out of memory): the caller closes.
+    func upgradeToHTTP2(_ connection: ClientConnection) -> Bool {
+        guard let codec = H2Connection.makeCodec(settings) else { return false }
+        let h2 = H2Connection(replacing: connection, codec: codec, generation: connection.generation)
+        own(connection.fd, as: .h2(h2))
+        h2.drive()
+        return true
     }
 
     /// An upstream connection that ended its exchange cleanly waits for the next one (or closes,

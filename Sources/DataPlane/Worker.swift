@@ -46,7 +46,10 @@ enum FDOwner {
     case none
     case listener(Listener)
     case client(ClientConnection)
-    case upstream(Exchange)
+    case upstream(Exchange<ClientConnection>)
+    /// An HTTP/2 client connection, and an upstream connection of one of its streams' exchanges.
+    case h2(H2Connection)
+    case h2Upstream(Exchange<H2ClientStream>)
     case idleUpstream(UpstreamConnection)
     case tcp(TCPSession)
 }
@@ -129,7 +132,8 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     var responseHead = ResponseHead()
     /// Exchanges between requests, for the next request of any connection: a keep-alive request
     /// allocates none, and an idle connection holds none.
-    var spareExchanges: [Exchange] = []
+    var spareExchanges: [Exchange<ClientConnection>] = []
+    var spareH2Exchanges: [Exchange<H2ClientStream>] = []
     /// Formats and queues access-log lines; nil while the access log is off.
     var accessLog: AccessLogProducer?
     /// Scratch space for rendering a client address into X-Forwarded-For without allocating.
@@ -169,6 +173,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         // Connections hold buffers from `bufferPool`: release them before the pool goes.
         owners.removeAll()
         spareExchanges.removeAll()
+        spareH2Exchanges.removeAll()
         idlePool.forgetAll()
         addressScratch.deallocate()
         targetScratch.deallocate()
@@ -234,6 +239,10 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             connection.clientEvent(events)
         case .upstream(let exchange):
             exchange.upstreamEvent(events)
+        case .h2(let connection):
+            connection.event(events)
+        case .h2Upstream(let exchange):
+            exchange.upstreamEvent(events)
         case .idleUpstream(let connection):
             // An idle connection has nothing to say: data or a close means it is unusable. A bare
             // writability edge is harmless.
@@ -267,6 +276,9 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         case .upstream(let exchange):
             // An idle timer of a connection that is busy again: it re-arms when it is idle next.
             if let connection = exchange.upstream, connection.fd == fd { connection.timerQueued = false }
+        case .h2Upstream(let exchange):
+            if let connection = exchange.upstream, connection.fd == fd { connection.timerQueued = false }
+        case .h2(let connection): connection.timerFired()
         case .idleUpstream(let connection):
             connection.timerQueued = false
             if connection.idleDeadline <= loop.now {
@@ -332,6 +344,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         routing = WorkerRouting(table: table, seed: Worker.seed(index))
         // Spares would keep the old snapshot alive: new ones come with the next requests.
         spareExchanges.removeAll()
+        spareH2Exchanges.removeAll()
         growGauges(for: table)
         reserveMetrics(for: table)
         drainRemovedBackends(previous: previous, next: table)
@@ -422,7 +435,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         // Stopping: what was just accepted is served once, with Connection: close.
         if stopDeadline != nil {
             for owner in owners {
-                if case .client(let connection) = owner, !connection.shutdownPending { connection.shutdownRequested() }
+                switch owner {
+                case .client(let connection) where !connection.shutdownPending: connection.shutdownRequested()
+                case .h2(let connection): connection.shutdownRequested()
+                default: break
+                }
             }
         }
     }
@@ -470,7 +487,11 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
         // Keep-alive connections waiting for their next request are closed now; busy ones close
         // after their current exchange.
         for owner in owners {
-            if case .client(let connection) = owner { connection.shutdownRequested() }
+            switch owner {
+            case .client(let connection): connection.shutdownRequested()
+            case .h2(let connection): connection.shutdownRequested()
+            default: break
+            }
         }
     }
 
@@ -482,6 +503,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
             for owner in owners {
                 switch owner {
                 case .client(let connection): connection.stopNow()
+                case .h2(let connection): connection.stopNow()
                 case .tcp(let session): session.closeBoth()
                 default: break
                 }

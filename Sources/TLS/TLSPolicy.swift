@@ -21,8 +21,11 @@ public enum TLSPolicy {
     /// Key exchange groups, fastest first.
     public static let groups = "X25519:P-256:P-384"
 
-    /// The only application protocol cutover speaks, in ALPN wire form (length-prefixed).
+    /// HTTP/1.1 in ALPN wire form (length-prefixed): what backends are spoken to in, and what
+    /// listeners without HTTP/2 offer.
     static let alpnHTTP11: [UInt8] = [8] + Array("http/1.1".utf8)
+    /// HTTP/2 over TLS (RFC 9113 §3.2), for listeners that speak it.
+    static let alpnH2: [UInt8] = [2] + Array("h2".utf8)
 
     /// How long a session (id or ticket) may be resumed, as nginx's and HAProxy's default.
     public static let sessionLifetimeSeconds = 300

@@ -11,12 +11,16 @@ public final class TLSServerContext: @unchecked Sendable {
     public let sources: [CertificateSource]
     /// Per certificate, the names it answers for (lower-cased), for logs and tests.
     public let names: [[String]]
+    /// ALPN offers `h2` before `http/1.1` (the listener speaks HTTP/2).
+    public let offersHTTP2: Bool
 
     /// Builds the contexts. `sessionContext` scopes session resumption (the listener's name: a
     /// session from one listener never resumes on another); `ticketKeys` encrypt the tickets.
     /// Throws an error naming the file for an unreadable certificate or key, or a key that does
     /// not belong to its certificate.
-    public init(certificates: [CertificateSource], sessionContext: String, ticketKeys: TicketKeys) throws(TLSError) {
+    /// `http2`: ALPN selects `h2` when the client offers it, else `http/1.1`.
+    public init(certificates: [CertificateSource], sessionContext: String, ticketKeys: TicketKeys,
+                http2: Bool = false) throws(TLSError) {
         guard !certificates.isEmpty else { throw TLSError("no certificate configured") }
         var contexts: [OpaquePointer] = []
         var names: [[String]] = []
@@ -24,7 +28,7 @@ public final class TLSServerContext: @unchecked Sendable {
         do throws(TLSError) {
             for (index, source) in certificates.enumerated() {
                 let (ctx, certificateNames) = try TLSServerContext.makeContext(source, sessionContext: sessionContext,
-                                                                              ticketKeys: ticketKeys)
+                                                                              ticketKeys: ticketKeys, http2: http2)
                 contexts.append(ctx)
                 names.append(certificateNames)
                 matcher.add(certificateNames, index: index)
@@ -35,6 +39,7 @@ public final class TLSServerContext: @unchecked Sendable {
         }
         self.contexts = contexts
         self.names = names
+        offersHTTP2 = http2
         self.matcher = matcher
         self.sources = certificates
         // The default context sees the ClientHello first and picks the certificate. `self` is
@@ -54,7 +59,7 @@ public final class TLSServerContext: @unchecked Sendable {
     public var resumedSessions: Int { cutover_SSL_CTX_sess_hits(contexts[0]) }
 
     private static func makeContext(_ source: CertificateSource, sessionContext: String,
-                                    ticketKeys: TicketKeys) throws(TLSError) -> (OpaquePointer, [String]) {
+                                    ticketKeys: TicketKeys, http2: Bool) throws(TLSError) -> (OpaquePointer, [String]) {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else {
             throw OpenSSLErrors.failure("cannot create a TLS context")
         }
@@ -70,7 +75,7 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = cutover_SSL_CTX_sess_set_cache_size(ctx, TLSPolicy.sessionCacheSize)
             _ = SSL_CTX_set_timeout(ctx, TLSPolicy.sessionLifetimeSeconds)
             try ticketKeys.install(on: ctx)
-            SSL_CTX_set_alpn_select_cb(ctx, alpnSelectCallback, nil)
+            SSL_CTX_set_alpn_select_cb(ctx, http2 ? alpnSelectH2 : alpnSelectHTTP11, nil)
             return (ctx, names)
         } catch {
             SSL_CTX_free(ctx)
@@ -124,25 +129,41 @@ private let serverNameCallback: @convention(c) (OpaquePointer?, UnsafeMutablePoi
 
 /// ALPN: `http/1.1` when the client offers it. A client offering only other protocols (h2) gets
 /// no ALPN answer rather than a fatal alert, as HAProxy does; one that offers none is fine.
-private let alpnSelectCallback: @convention(c) (
+private let alpnSelectHTTP11: @convention(c) (
     OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
     UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
 ) -> Int32 = { _, out, outLength, offered, offeredLength, _ in
+    selectALPN(out, outLength, offered, offeredLength, preferring: [TLSPolicy.alpnHTTP11])
+}
+
+/// ALPN on a listener with HTTP/2: `h2` when offered, else `http/1.1` (the server's preference,
+/// as RFC 7301 allows, whatever order the client lists them in).
+private let alpnSelectH2: @convention(c) (
+    OpaquePointer?, UnsafeMutablePointer<UnsafePointer<UInt8>?>?, UnsafeMutablePointer<UInt8>?,
+    UnsafePointer<UInt8>?, UInt32, UnsafeMutableRawPointer?
+) -> Int32 = { _, out, outLength, offered, offeredLength, _ in
+    selectALPN(out, outLength, offered, offeredLength, preferring: [TLSPolicy.alpnH2, TLSPolicy.alpnHTTP11])
+}
+
+/// Points `out` at the first protocol of `preferring` (ALPN wire form) the client offered.
+private func selectALPN(_ out: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ outLength: UnsafeMutablePointer<UInt8>?,
+                        _ offered: UnsafePointer<UInt8>?, _ offeredLength: UInt32, preferring: [[UInt8]]) -> Int32 {
     guard let out, let outLength, let offered else { return SSL_TLSEXT_ERR_NOACK }
-    let wanted = TLSPolicy.alpnHTTP11
-    var i = 0
     let count = Int(offeredLength)
-    while i < count {
-        let length = Int(offered[i])
-        let start = i + 1
-        guard start + length <= count else { break }
-        if length == wanted.count - 1,
-           (0..<length).allSatisfy({ offered[start + $0] == wanted[1 + $0] }) {
-            out.pointee = offered + start
-            outLength.pointee = UInt8(length)
-            return SSL_TLSEXT_ERR_OK
+    for wanted in preferring {
+        var i = 0
+        while i < count {
+            let length = Int(offered[i])
+            let start = i + 1
+            guard start + length <= count else { break }
+            if length == wanted.count - 1,
+               (0..<length).allSatisfy({ offered[start + $0] == wanted[1 + $0] }) {
+                out.pointee = offered + start
+                outLength.pointee = UInt8(length)
+                return SSL_TLSEXT_ERR_OK
+            }
+            i = start + length
         }
-        i = start + length
     }
     return SSL_TLSEXT_ERR_NOACK
 }

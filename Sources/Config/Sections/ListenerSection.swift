@@ -3,7 +3,7 @@ import Yams
 /// `listeners:` — a non-empty list of `{name, listen, protocol, route, tls, rules}`. Names and listen
 /// addresses must be unique: two listeners on one address could never both bind.
 enum ListenerSection {
-    static let keys = ["name", "listen", "protocol", "route", "tls", "rules"]
+    static let keys = ["name", "listen", "protocol", "route", "tls", "rules", "http2"]
 
     /// A listener plus the nodes later checks point at.
     struct Parsed {
@@ -48,6 +48,10 @@ enum ListenerSection {
         if let value = section.value("tls") { tls = try parseTLS(value, path: section.child("tls"), reader: reader) }
         var config = ListenerConfig(name: name, listen: listen, proto: proto, route: route, tls: tls,
                                     location: reader.location(of: node))
+        config.http2 = tls != nil && proto == .http ? .alpn : .off
+        if let value = section.value("http2") {
+            config.http2 = try http2(value, section.child("http2"), tls: tls != nil, proto: proto, reader: reader)
+        }
         var rules: [RuleSection.Parsed] = []
         if let value = section.value("rules") {
             guard proto == .http else {
@@ -57,6 +61,29 @@ enum ListenerSection {
             config.rules = rules.map(\.config)
         }
         return Parsed(config: config, nameNode: nameNode, listenNode: listenNode, routeNode: routeNode, rules: rules)
+    }
+
+    /// `http2: true | false | h2c`: true is ALPN h2 and needs `tls`; h2c needs a plain listener.
+    static func http2(_ node: Node, _ path: String, tls: Bool, proto: ListenerProtocol,
+                      reader: NodeReader) throws(ConfigError) -> HTTP2Mode {
+        let raw = try reader.text(node, path, expected: "true, false or h2c")
+        let mode: HTTP2Mode
+        switch raw.lowercased() {
+        case "h2c": mode = .h2c
+        case "true", "yes", "on": mode = .alpn
+        case "false", "no", "off": return .off
+        default: throw reader.mismatch(node, path, expected: "true, false or h2c")
+        }
+        guard proto == .http else {
+            throw reader.error(node, "invalid '\(path)': a 'tcp' listener relays bytes; HTTP/2 needs protocol: http")
+        }
+        if mode == .alpn && !tls {
+            throw reader.error(node, "invalid '\(path)': without 'tls' clients reach HTTP/2 only with prior knowledge: write 'http2: h2c'")
+        }
+        if mode == .h2c && tls {
+            throw reader.error(node, "invalid '\(path)': on a TLS listener HTTP/2 is chosen by ALPN: write 'http2: true'")
+        }
+        return mode
     }
 
     /// `tls: { certificates: [{cert, key}, …] }`. The files are not opened here: `check` must work on

@@ -18,9 +18,15 @@ struct BoundListener {
 
     var spec: ListenerSpec {
         let rules = zip(config.rules, ruleMetricsIDs).map { RuleBuilder.rule($0, metricsID: $1) }
-        return ListenerSpec(name: config.name, kind: config.proto == .tcp ? .tcp : .http, routeName: config.route,
-                            forwardedProto: config.tls == nil ? .http : .https, tls: tls, metricsID: metricsID,
-                            rules: rules)
+        var spec = ListenerSpec(name: config.name, kind: config.proto == .tcp ? .tcp : .http, routeName: config.route,
+                                forwardedProto: config.tls == nil ? .http : .https, tls: tls, metricsID: metricsID,
+                                rules: rules)
+        spec.http2 = switch config.http2 {
+        case .off: .off
+        case .alpn: .alpn
+        case .h2c: .h2c
+        }
+        return spec
     }
 
     /// Takes the metric ids of the listener and of its rules (stable for their names).

@@ -88,6 +88,9 @@ enum SnapshotBuilder {
         // maxconn from ulimit -n).
         s.maxConnections = min(s.maxConnections, max(1, connectionsDescriptorsAllow() / max(1, workers)))
         s.maxHeaderBytes = config.limits.maxHeaderBytes
+        s.http2MaxConcurrentStreams = config.limits.http2MaxConcurrentStreams
+        s.http2StreamWindow = config.limits.http2StreamWindow
+        s.http2MaxHeaderList = config.limits.http2MaxHeaderListBytes
         return s
     }
 

@@ -42,13 +42,14 @@ struct TLSBook {
                 sources.append(CertificateSource(certificatePEM: cert, keyPEM: key, certificateFile: entry.cert, keyFile: entry.key))
             }
             if let kept = servers[listener.name], kept.sources.count == sources.count,
+               kept.offersHTTP2 == (listener.http2 == .alpn),
                zip(kept.sources, sources).allSatisfy({ $0.sameContent(as: $1) }) {
                 next[listener.name] = kept
                 continue
             }
             do throws(TLSError) {
                 next[listener.name] = try TLSServerContext(certificates: sources, sessionContext: listener.name,
-                                                           ticketKeys: try keys())
+                                                           ticketKeys: try keys(), http2: listener.http2 == .alpn)
             } catch {
                 // The TLS layer names the file; point at the entry of the certificate it is about.
                 let entry = tls.certificates.first { error.message.contains($0.cert) || error.message.contains($0.key) }

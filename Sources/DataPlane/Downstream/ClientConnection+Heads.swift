@@ -19,6 +19,17 @@ extension ClientConnection {
             beginLingering(for: 500_000_000)
             return true
         }
+        if !clientIn.isEmpty && listener.spec.http2 == .h2c && servedRequests == 0 {
+            switch ClientConnection.h2cPreface(clientIn.readable) {
+            case .whole:
+                becomeHTTP2()
+                return false
+            case .partial:
+                return readMoreOfHead()
+            case .no:
+                break
+            }
+        }
         if !clientIn.isEmpty {
             do {
                 let limits = ParseLimits(maxHeaderBytes: settings.maxHeaderBytes)
@@ -34,6 +45,11 @@ extension ClientConnection {
                 return true
             }
         }
+        return readMoreOfHead()
+    }
+
+    /// Reads more of the next head.
+    private func readMoreOfHead() -> Bool {
         let wasEmpty = clientIn.isEmpty
         switch stream.read(into: &clientIn) {
         case .data:
@@ -49,6 +65,17 @@ extension ClientConnection {
             // Stopping, nothing came and the grace is over: the check at the top lingers it out.
             return shutdownPending && clientIn.isEmpty && servedRequests > 0 && now >= shutdownIdleUntil
         }
+    }
+
+    enum PrefaceMatch { case whole, partial, no }
+
+    /// Whether `bytes` begin with the HTTP/2 connection preface (RFC 9113 §3.4), or are a
+    /// beginning of it too short to tell.
+    static func h2cPreface(_ bytes: UnsafeRawBufferPointer) -> PrefaceMatch {
+        let preface: StaticString = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+        let count = min(bytes.count, preface.utf8CodeUnitCount)
+        for i in 0..<count where bytes[i] != preface.utf8Start[i] { return .no }
+        return count == preface.utf8CodeUnitCount ? .whole : .partial
     }
 
     /// A whole head is parsed: an exchange takes it from here.

@@ -1,5 +1,6 @@
 import EventLoop
 import HTTP1
+import TLS
 import Transport
 
 /// One client connection on an HTTP listener, for its whole life: its transport, its buffers,
@@ -12,7 +13,7 @@ import Transport
 /// all the progress it can (read, parse, move bytes, write) until nothing changes. Back-pressure
 /// comes from the buffers: a side is not read while the buffer it feeds is above the high-water
 /// mark.
-final class ClientConnection {
+final class ClientConnection: ExchangeClient {
     // unowned(unsafe): the worker outlives every connection it owns, and a checked unowned
     // reference costs a retain/release pair per access on the hot path.
     unowned(unsafe) let worker: Worker
@@ -33,7 +34,7 @@ final class ClientConnection {
 
     /// The request being answered (`exchanging`, `tunnel`, and while a proxy's answer to it
     /// flushes); nil between requests.
-    var exchange: Exchange?
+    var exchange: Exchange<ClientConnection>?
 
     var lastActivity: UInt64 = 0
     /// When the first byte of the head being read arrived, if one has.
@@ -96,6 +97,11 @@ final class ClientConnection {
         if state != .closed { ensureTimer() }
     }
 
+    var isExchanging: Bool { state == .exchanging }
+    var wantsPayloadOnly: Bool { false }
+    func recycle(_ exchange: Exchange<ClientConnection>) { worker.recycle(exchange) }
+    func upstreamOwner(_ exchange: Exchange<ClientConnection>) -> FDOwner { .upstream(exchange) }
+
     /// Bytes for the client not yet handed to the kernel.
     var clientOutputPending: Bool { !clientOut.isEmpty || stream.hasPendingOutput }
 
@@ -106,6 +112,10 @@ final class ClientConnection {
     private func stepHandshake() -> Bool {
         switch stream.handshake() {
         case .done:
+            if listener.spec.http2 == .alpn && stream.secure?.tls.applicationProtocol == "h2" {
+                becomeHTTP2()
+                return false
+            }
             state = .readingHead
             lastActivity = now
             return true
@@ -115,6 +125,16 @@ final class ClientConnection {
             // Garbage, a refused protocol version, a client that left: this connection only.
             closeClient()
             return false
+        }
+    }
+
+    /// ALPN chose `h2`, or the h2c preface arrived: an `H2Connection` takes the socket (and the
+    /// bytes read so far) from here; this object is done without closing anything.
+    func becomeHTTP2() {
+        state = .closed
+        if !worker.upgradeToHTTP2(self) {
+            state = .readingHead
+            closeClient()
         }
     }
 

@@ -11,8 +11,8 @@ extension Exchange {
         var progress = false
         // Only appended to here (the client is written elsewhere): its growth is the answer's.
         let queued = client.clientOut.readableCount
-        while client.state == .exchanging, let u = upstream, processResponseStep(u) { progress = true }
-        if client.state == .exchanging { responseBytes += client.clientOut.readableCount - queued }
+        while client.isExchanging, let u = upstream, processResponseStep(u) { progress = true }
+        if client.isExchanging { responseBytes += client.clientOut.readableCount - queued }
         return progress
     }
 
@@ -55,7 +55,8 @@ extension Exchange {
         let head = ResponseFacts(worker.responseHead)
         let decision = machine.responseHead(status: head.status, framing: head.framing, wantsClose: head.wantsClose,
                                             requestAskedUpgrade: request.upgrade,
-                                            clientIsHTTP10: request.version == .http10)
+                                            clientIsHTTP10: request.version == .http10,
+                                            payloadOnly: client.wantsPayloadOnly)
         switch decision.action {
         case .tunnel:
             response = head

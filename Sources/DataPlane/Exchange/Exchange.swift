@@ -12,12 +12,12 @@ import Metrics
 ///
 /// Exchanges are recycled by their worker (`Worker.takeExchange`): a keep-alive request
 /// allocates none, and a connection between requests holds none. Confined to its worker's thread.
-final class Exchange {
+final class Exchange<Client: ExchangeClient> {
     // unowned(unsafe): the worker outlives every exchange, and the client connection outlives
     // the exchange it holds (it gives it back before it goes). A checked reference would cost a
     // retain/release pair per access on the hot path.
     unowned(unsafe) let worker: Worker
-    unowned(unsafe) var client: ClientConnection
+    unowned(unsafe) var client: Client
 
     var machine = ExchangeMachine()
     var request = RequestFacts()
@@ -53,7 +53,7 @@ final class Exchange {
     /// The request's method and target, for the access log.
     var accessLogCapture: AccessLogCapture
 
-    init(worker: Worker, client: ClientConnection) {
+    init(worker: Worker, client: Client) {
         self.worker = worker
         self.client = client
         routing = worker.routing
@@ -258,7 +258,7 @@ final class Exchange {
     private func connectUpstream() {
         guard let pool else { return }
         let outcome = Connector(worker: worker).connect(
-            pool: pool, routing: routing, attempts: &attempts, owner: .upstream(self), reuse: true,
+            pool: pool, routing: routing, attempts: &attempts, owner: client.upstreamOwner(self), reuse: true,
             attempt: { machine.mayAttempt() },
             refused: { id in worker.upstreamError(.connect, backendID: id, pool: pool, routing: routing) })
         switch outcome {
@@ -360,7 +360,7 @@ final class Exchange {
         upstreamOut.clear()
         upstreamOut.releaseIfEmpty()
         accessLogCapture.clear()
-        worker.recycle(self)
+        client.recycle(self)
     }
 }
 

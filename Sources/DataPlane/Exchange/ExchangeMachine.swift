@@ -158,9 +158,12 @@ struct ExchangeMachine {
     func closedMidHead() -> ExchangeDecision { answer(502, blame: .reset) }
 
     /// A response head parsed. `requestAskedUpgrade`: the request carried `Upgrade`;
-    /// `clientIsHTTP10`: the client cannot read a chunked body.
+    /// `clientIsHTTP10`: the client cannot read a chunked body; `payloadOnly`: the client side
+    /// frames the body itself (an HTTP/2 stream), so a chunked body goes out de-chunked without
+    /// that closing anything.
     mutating func responseHead(status: Int, framing: BodyFraming, wantsClose: Bool,
-                               requestAskedUpgrade: Bool, clientIsHTTP10: Bool) -> ExchangeDecision {
+                               requestAskedUpgrade: Bool, clientIsHTTP10: Bool,
+                               payloadOnly: Bool = false) -> ExchangeDecision {
         if status == 101 {
             guard requestAskedUpgrade else { return answer(502, blame: .protocol) }
             self.status = 101
@@ -170,10 +173,10 @@ struct ExchangeMachine {
         // 100 Continue and friends: passed on; the final head follows.
         if status >= 100 && status < 200 { return ExchangeDecision(.forwardInterim) }
         self.status = status
-        dechunk = clientIsHTTP10 && framing == .chunked
+        dechunk = (clientIsHTTP10 || payloadOnly) && framing == .chunked
         // The client can only learn where this body ends from the close, or it is still sending
-        // a body the upstream no longer reads.
-        if framing == .untilClose || dechunk || !requestDone { closeAfter = true }
+        // a body the upstream no longer reads. (A stream ends on its own: nothing to close.)
+        if !payloadOnly && (framing == .untilClose || dechunk || !requestDone) { closeAfter = true }
         responseStarted = true
         switch framing {
         case .none: responsePhase = .done

@@ -154,6 +154,11 @@ public struct ProxySettings: Sendable, Equatable {
     /// connection to have its exchange's upstream come back (a smaller bound turns each request
     /// beyond it into a new connect and a TIME_WAIT, as 256 clients over 2×64 slots showed).
     public var maxIdleUpstreamsPerBackend: Int = 1024
+    /// HTTP/2 clients: streams open at once per connection, a stream's receive window (request
+    /// body bytes a client may send ahead of what was forwarded), the largest header list.
+    public var http2MaxConcurrentStreams: Int = 100
+    public var http2StreamWindow: Int = 65_535
+    public var http2MaxHeaderList: Int = 65_536
 
     public init() {}
 }
@@ -162,6 +167,8 @@ public struct ProxySettings: Sendable, Equatable {
 /// per worker (SO_REUSEPORT), so bind errors are reported before any worker starts.
 public struct ListenerSpec: Sendable {
     public enum Kind: Sendable { case http, tcp }
+    /// How clients reach HTTP/2: not at all, by ALPN `h2` (TLS), or with prior knowledge (h2c).
+    public enum HTTP2: Sendable { case off, alpn, h2c }
     public var name: String
     public var kind: Kind
     public var routeName: String
@@ -173,6 +180,7 @@ public struct ListenerSpec: Sendable {
     public var tls: TLSServerContext?
     /// `rules:` in order; `routeName` takes what none matches.
     public var rules: [RequestRule]
+    public var http2: HTTP2 = .off
 
     public init(name: String, kind: Kind, routeName: String, forwardedProto: ForwardedProto = .http,
                 tls: TLSServerContext? = nil, metricsID: Int = 0, rules: [RequestRule] = []) {

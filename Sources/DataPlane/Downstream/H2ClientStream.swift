@@ -1,0 +1,327 @@
+import EventLoop
+import HTTP1
+import HTTP2
+
+/// One stream of an HTTP/2 client connection, as its exchange sees it: the request arrives in
+/// `clientIn` in HTTP/1.1 form (the HEADERS translated into a head, the DATA appended — chunked
+/// when the client gave no length), and the exchange writes its answer to `clientOut` in HTTP/1.1
+/// form, which `flushToCodec` translates into HEADERS and DATA. The exchange — routing, rules,
+/// cohorts, retries, replays, accounting — is the very one HTTP/1 connections use; the strict
+/// HTTP/1 parser checks every translated head, so both protocols obey one set of rules.
+final class H2ClientStream: ExchangeClient {
+    unowned(unsafe) let connection: H2Connection
+    private(set) var id: H2StreamID = 0
+    var clientIn: ByteBuffer
+    var clientOut: ByteBuffer
+    var lastActivity: UInt64 = 0
+    var exchange: Exchange<H2ClientStream>?
+
+    enum Phase { case exchanging, answered, finished, closed }
+    private(set) var phase: Phase = .closed
+    /// The request body goes upstream chunked (the client sent no content-length).
+    private var chunkedBody = false
+    /// The request was a HEAD (its answer has no body, whatever its head says).
+    private var isHEAD = false
+    private var responseHeadSent = false
+    private var bodyFinished = false
+    /// Request body bytes received and not yet reported forwarded (flow control).
+    private var unreportedPayload = 0
+
+    init(connection: H2Connection) {
+        self.connection = connection
+        clientIn = ByteBuffer(pool: connection.worker.bufferPool)
+        clientOut = ByteBuffer(pool: connection.worker.bufferPool)
+    }
+
+    var worker: Worker { connection.worker }
+    var peer: SocketAddress { connection.peer }
+    var listener: Listener { connection.listener }
+    var shutdownPending: Bool { connection.shutdownPending }
+    var isExchanging: Bool { phase == .exchanging }
+    var wantsPayloadOnly: Bool { true }
+    var codec: H2ServerCodec { connection.codec }
+
+    func recycle(_ exchange: Exchange<H2ClientStream>) { worker.recycle(exchange) }
+    func upstreamOwner(_ exchange: Exchange<H2ClientStream>) -> FDOwner { .h2Upstream(exchange) }
+
+    // MARK: the request
+
+    /// A request's HEADERS: written as an HTTP/1.1 head, parsed strictly, handed to an exchange.
+    func start(_ head: H2RequestHead) {
+        id = head.stream
+        phase = .exchanging
+        responseHeadSent = false
+        bodyFinished = false
+        unreportedPayload = 0
+        lastActivity = worker.loop.now
+        let fields = codec.inbound
+        chunkedBody = false
+        writeRequestHead(head, fields)
+        let limits = ParseLimits(maxHeaderBytes: max(worker.settings.maxHeaderBytes, worker.settings.http2MaxHeaderList + 1024))
+        do {
+            guard try parseRequestHead(clientIn.readable, limits: limits, into: &worker.requestHead) == .complete else {
+                answerUnrouted(400)
+                return
+            }
+        } catch {
+            answerUnrouted(error.status)
+            return
+        }
+        let exchange = worker.takeExchange(for: self)
+        self.exchange = exchange
+        exchange.request = RequestFacts(worker.requestHead)
+        exchange.request.replayable = exchange.request.framing == .none
+            && isSafeMethod(clientIn.readable, worker.requestHead.method)
+        isHEAD = exchange.request.isHEAD
+        exchange.request.isGETOrHEAD = isHEAD || isMethod(clientIn.readable, worker.requestHead.method, "GET")
+        exchange.begin()
+    }
+
+    /// `METHOD SP path SP HTTP/1.1`, `Host` from `:authority`, the regular fields, and the
+    /// framing: none when the HEADERS ended the stream, the client's content-length, else chunked.
+    private func writeRequestHead(_ head: H2RequestHead, _ list: H2FieldList) {
+        clientIn.clear()
+        list.bytes.withUnsafeBytes { bytes in
+            clientIn.append(UnsafeRawBufferPointer(rebasing: bytes[head.method]))
+            clientIn.append(" ")
+            if let path = head.path {
+                clientIn.append(UnsafeRawBufferPointer(rebasing: bytes[path]))
+            } else if let authority = head.authority {  // CONNECT: authority-form
+                clientIn.append(UnsafeRawBufferPointer(rebasing: bytes[authority]))
+            }
+            clientIn.append(" HTTP/1.1\r\n")
+            if let authority = head.authority {
+                clientIn.append("Host: ")
+                clientIn.append(UnsafeRawBufferPointer(rebasing: bytes[authority]))
+                clientIn.append("\r\n")
+            }
+            var sawLength = false
+            for index in head.fields {
+                let field = list.fields[index]
+                let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
+                // :authority is the request's host (RFC 9113 §8.3.1); te: trailers means nothing upstream.
+                if head.authority != nil && H2ClientStream.named(name, "host") { continue }
+                if H2ClientStream.named(name, "te") { continue }
+                if H2ClientStream.named(name, "content-length") { sawLength = true }
+                clientIn.append(name)
+                clientIn.append(": ")
+                clientIn.append(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                clientIn.append("\r\n")
+            }
+            if !head.endStream && !sawLength {
+                clientIn.append("Transfer-Encoding: chunked\r\n")
+                chunkedBody = true
+            }
+            clientIn.append("\r\n")
+        }
+    }
+
+    private static func named(_ name: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        name.count == literal.utf8CodeUnitCount && name.elementsEqual(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Request body bytes (a DATA frame's payload).
+    func receiveBody(_ bytes: UnsafeRawBufferPointer) {
+        guard phase == .exchanging else {
+            codec.consumed(stream: id, bytes: bytes.count)  // nobody reads them: let the window go
+            return
+        }
+        if chunkedBody {
+            // The chunk size in hex, written without allocating.
+            withUnsafeTemporaryAllocation(byteCount: 16, alignment: 1) { digits in
+                var n = bytes.count
+                var i = 16
+                repeat {
+                    i -= 1
+                    let d = UInt8(n & 0xF)
+                    digits[i] = d < 10 ? 0x30 + d : 0x61 + d - 10
+                    n >>= 4
+                } while n > 0
+                clientIn.append(UnsafeRawBufferPointer(rebasing: digits[i..<16]))
+            }
+            clientIn.append("\r\n")
+            clientIn.append(bytes)
+            clientIn.append("\r\n")
+        } else {
+            clientIn.append(bytes)
+        }
+        unreportedPayload += bytes.count
+        lastActivity = worker.loop.now
+    }
+
+    /// The client's END_STREAM: a chunked body gets its last chunk.
+    func receiveEnd() {
+        if phase == .exchanging && chunkedBody { clientIn.append("0\r\n\r\n") }
+    }
+
+    // MARK: making progress
+
+    /// Moves what can move: the request body upstream, the upstream's answer into frames.
+    func step() {
+        var progress = true
+        while progress {
+            progress = false
+            if let exchange, phase == .exchanging {
+                let queued = clientIn.readableCount
+                if exchange.relayRequestBody() { progress = true }
+                reportForwarded(queued - clientIn.readableCount)
+                if phase == .exchanging && exchange.pumpUpstream() { progress = true }
+                // Settled before flushing, so a complete answer leaves with END_STREAM at once.
+                if phase == .exchanging && exchange.settleIfDone() { progress = true }
+            }
+            if flushToCodec() { progress = true }
+        }
+    }
+
+    /// The client may send as many more body bytes as left `clientIn` (its framing overhead
+    /// counted as payload at most up to what arrived: the window never opens past that).
+    private func reportForwarded(_ drained: Int) {
+        let bytes = min(drained, unreportedPayload)
+        guard bytes > 0 else { return }
+        unreportedPayload -= bytes
+        codec.consumed(stream: id, bytes: bytes)
+    }
+
+    /// Translates what the exchange wrote in `clientOut`: the head once (1xx heads are dropped:
+    /// an HTTP/2 client needs no 100 Continue), then body bytes while the codec holds less than
+    /// the high-water mark for this stream, then the end. Returns whether anything moved.
+    @discardableResult
+    func flushToCodec() -> Bool {
+        guard phase != .closed else { return false }
+        var progress = false
+        while !responseHeadSent && !clientOut.isEmpty {
+            let limits = ParseLimits(maxHeaderBytes: max(worker.settings.maxHeaderBytes, 65536) + 4096)
+            guard (try? parseResponseHead(clientOut.readable, requestWasHEAD: isHEAD, limits: limits,
+                                          into: &worker.responseHead)) == .complete else { return progress }
+            let head = worker.responseHead
+            progress = true
+            if head.isInformational {
+                clientOut.consume(head.headLength)
+                continue
+            }
+            connection.responseFields.removeAll()
+            let source = clientOut.readable
+            for field in head.fields {
+                connection.responseFields.append(name: UnsafeRawBufferPointer(rebasing: source[field.name]),
+                                                 value: UnsafeRawBufferPointer(rebasing: source[field.value]))
+            }
+            clientOut.consume(head.headLength)
+            // Nothing follows the head: the exchange is over and no body byte waits (or a HEAD).
+            let ended = phase != .exchanging && (clientOut.isEmpty || isHEAD)
+            do {
+                try codec.respond(stream: id, status: head.status, headers: connection.responseFields, endStream: ended)
+            } catch {
+                codec.reset(stream: id, error: H2ErrorCode.internalError)
+                return true
+            }
+            responseHeadSent = true
+            if ended { bodyFinished = true }
+        }
+        guard responseHeadSent else { return progress }
+        if isHEAD { clientOut.clear() }
+        while !clientOut.isEmpty {
+            let room = highWaterMark - codec.bufferedBody(stream: id)
+            guard room > 0 else { break }
+            let readable = clientOut.readable
+            let n = min(room, readable.count)
+            do {
+                try codec.appendBody(stream: id, bytes: UnsafeRawBufferPointer(rebasing: readable[0..<n]))
+            } catch {
+                codec.reset(stream: id, error: H2ErrorCode.internalError)
+                clientOut.clear()
+                return true
+            }
+            clientOut.consume(n)
+            progress = true
+        }
+        if clientOut.isEmpty { clientOut.releaseIfEmpty() }
+        if phase != .exchanging && clientOut.isEmpty && !bodyFinished {
+            bodyFinished = true
+            try? codec.finishBody(stream: id)
+            progress = true
+        }
+        return progress
+    }
+
+    // MARK: ExchangeClient
+
+    func answer(_ status: Int) {
+        clientOut.clear()
+        writeErrorResponse(status: status, into: &clientOut)
+        if let exchange {
+            exchange.responseBytes = clientOut.readableCount
+            exchange.record(status: status, answeredBy: .proxy)
+        }
+        phase = .answered
+        releaseExchange()
+    }
+
+    /// A request whose translated head did not parse: answered and counted like an HTTP/1 one.
+    private func answerUnrouted(_ status: Int) {
+        let record = worker.takeExchange(for: self)
+        clientOut.clear()
+        writeErrorResponse(status: status, into: &clientOut)
+        record.recordUnrouted(status: status, answerBytes: clientOut.readableCount, headStarted: nil)
+        record.release()
+        clientIn.clear()
+        phase = .answered
+    }
+
+    func cut() {
+        guard phase == .exchanging || phase == .answered || phase == .finished else { return }
+        if phase == .exchanging, let exchange {
+            let (status, source) = exchange.machine.cutStatus
+            exchange.record(status: status, answeredBy: source)
+        }
+        codec.reset(stream: id, error: H2ErrorCode.internalError)
+        phase = .closed
+        clientOut.clear()
+        releaseExchange()
+    }
+
+    func exchangeFinished(closing: Bool) {
+        phase = .finished
+        releaseExchange()
+    }
+
+    /// HTTP/2 carries no Upgrade (the translated head has none): never asked; cut if it were.
+    func enterTunnel() { cut() }
+
+    func drive() { connection.drive() }
+
+    /// The client reset the stream, or the connection is going: whatever runs is let go.
+    func cancel() {
+        if phase == .exchanging, let exchange {
+            let (status, source) = exchange.machine.cutStatus
+            exchange.record(status: status, answeredBy: source)
+        }
+        phase = .closed
+        clientIn.clear()
+        clientOut.clear()
+        releaseExchange()
+    }
+
+    private func releaseExchange() {
+        guard let exchange else { return }
+        self.exchange = nil
+        exchange.release()
+    }
+
+    /// The stream is gone: buffers back to the pool, ready for the next stream.
+    func reset() {
+        cancel()
+        clientIn.releaseIfEmpty()
+        clientOut.releaseIfEmpty()
+    }
+
+    /// When this stream's exchange must have moved again (`.max` when it waits on nothing).
+    var deadline: UInt64 {
+        guard phase == .exchanging, let exchange else { return .max }
+        return exchange.deadline(lastActivity: lastActivity)
+    }
+
+    func timerFired(now: UInt64) {
+        guard phase == .exchanging, let exchange, deadline <= now else { return }
+        exchange.timedOut()
+    }
+}
