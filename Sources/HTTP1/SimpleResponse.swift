@@ -21,9 +21,10 @@ public func writeSimpleResponse(
 /// An answer the proxy gives for a routing rule (`respond:`, `redirect:`): the status line, the
 /// `extraFields` lines (a Location, the rule's header edits), `Content-Type: text/plain` and
 /// `Content-Length` when there is a body (`Content-Length: 0` otherwise), `Connection: close`
-/// when `close`, and the body. Reserve `simpleResponseUpperBound(bodyCount:) + extraFields.count`.
+/// when `close`, and the body — not for a HEAD (`headOnly`), whose head still says what a GET
+/// would get (RFC 9110 §9.3.2). Reserve `simpleResponseUpperBound(bodyCount:) + extraFields.count`.
 public func writeLocalResponse(
-    status: Int, body: UnsafeRawBufferPointer, extraFields: UnsafeRawBufferPointer, close: Bool,
+    status: Int, body: UnsafeRawBufferPointer, headOnly: Bool = false, extraFields: UnsafeRawBufferPointer, close: Bool,
     into out: UnsafeMutableRawBufferPointer
 ) -> Int? {
     var cursor = OutputCursor(out)
@@ -39,7 +40,7 @@ public func writeLocalResponse(
     cursor.write("\r\n")
     if close { cursor.write("Connection: close\r\n") }
     cursor.write("\r\n")
-    cursor.write(body)
+    if !headOnly { cursor.write(body) }
     return cursor.result
 }
 

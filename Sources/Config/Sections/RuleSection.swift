@@ -157,6 +157,12 @@ enum RuleSection {
         guard scheme > 0 || value.hasPrefix("/") else {
             throw reader.error(node, "invalid '\(path)': expected an absolute URL (https://example.com) or a path from '/'")
         }
+        if scheme == 0 && value.hasPrefix("//") {
+            throw reader.error(node, "invalid '\(path)': '\(value)' is a reference to another host; write it as https://HOST/…")
+        }
+        if scheme > 0 && (value.count == scheme || value.dropFirst(scheme).hasPrefix("/")) {
+            throw reader.error(node, "invalid '\(path)': '\(value)' names no host")
+        }
         guard value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !value.contains("?"), !value.contains("#"),
               scheme == 0 || value.count > scheme else {
             throw reader.error(node, "invalid '\(path)': '\(value)' is not a URL to redirect to (no query, fragment or spaces: the request's path and query are appended)")

@@ -139,6 +139,7 @@ final class Exchange<Client: ExchangeClient> {
         }
         let pathRange = requestPath(source, target: target)
         var path = UnsafeRawBufferPointer(rebasing: source[pathRange])
+        if path.isEmpty { path = ListenerRules.rootPath }  // an empty path is "/" (RFC 9112 §3.2.2)
         if rules.normalizesPaths && pathNeedsNormalizing(path),
            let length = normalizePath(path, into: worker.targetScratch),
            length + (target.upperBound - pathRange.upperBound) <= worker.targetScratch.count {
@@ -203,20 +204,30 @@ final class Exchange<Client: ExchangeClient> {
         case .redirect(let location, let code):
             status = code ?? (request.isGETOrHEAD ? 301 : 308)
             let target = worker.requestHead.target
-            let tail = requestPath(source, target: target).lowerBound..<target.upperBound
+            let path = requestPath(source, target: target)
             worker.extraLines.append(contentsOf: "Location: ".utf8)
             worker.extraLines.append(contentsOf: location)
-            worker.extraLines.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[tail]))
+            if path.isEmpty && (target.isEmpty || source[target.lowerBound] != UInt8(ascii: "/")) {
+                // `*` (OPTIONS) or an absolute-form target without a path: the site's root.
+                worker.extraLines.append(UInt8(ascii: "/"))
+            } else {
+                // `//host/x` after a location without a host would send the client to another
+                // site (a network-path reference): the path's leading slashes collapse to one.
+                var start = path.lowerBound
+                if location.isEmpty || location.first == UInt8(ascii: "/") {
+                    while start + 1 < path.upperBound && source[start + 1] == UInt8(ascii: "/") { start += 1 }
+                }
+                worker.extraLines.append(contentsOf: UnsafeRawBufferPointer(rebasing: source[start..<target.upperBound]))
+            }
             worker.extraLines.append(contentsOf: "\r\n".utf8)
         case .route:
             break
         }
         spec.responseEdits.append(route: [], pool: [], to: &worker.extraLines)
-        if request.isHEAD { body = [] }
         let bound = simpleResponseUpperBound(bodyCount: body.count) + worker.extraLines.count
         let written = body.withUnsafeBytes { bytes in
             worker.extraLines.withUnsafeBytes { extra in
-                writeLocalResponse(status: status, body: bytes, extraFields: extra,
+                writeLocalResponse(status: status, body: bytes, headOnly: request.isHEAD, extraFields: extra,
                                    close: machine.closeAfter || !machine.requestDone,
                                    into: client.clientOut.writableSpace(minimum: bound))
             }

@@ -106,6 +106,13 @@ struct ListenerRules {
 
     var isEmpty: Bool { rules.isEmpty }
 
+    /// "/", for requests whose target has no path (absolute-form without one, `*`).
+    static let rootPath: UnsafeRawBufferPointer = {
+        let root = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
+        root[0] = UInt8(ascii: "/")
+        return UnsafeRawBufferPointer(root)
+    }()
+
     /// Rule `i` answers the request itself (`respond`, `redirect`) instead of routing it.
     func answers(_ i: Int) -> Bool {
         if case .route = rules[i].action { return false }
