@@ -50,7 +50,7 @@ let package = Package(
                 swiftSettings: hotPath),
         // Active health checks: one thread, one epoll loop, every probe.
         .target(name: "HealthCheck",
-                dependencies: ["EventLoop", "HTTP1", "TLS", "Balancer", "Config",
+                dependencies: ["EventLoop", "Transport", "HTTP1", "TLS", "Balancer", "Config",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         // The access log's writer thread: drains the workers' rings into the file or stdout.

@@ -13,7 +13,8 @@ enum HealthCommand: Sendable {
 
 /// The checker thread's event-loop handler: every target's timers sit in the loop's one timer
 /// heap, every probe's socket in its one epoll set. Nothing blocks and nothing is allocated per
-/// probe beyond the socket, which is what lets one thread probe thousands of backends.
+/// probe beyond the socket (and a TLS probe's channel): buffers come from the shared
+/// `HealthProbeIO`'s pool, which is what lets one thread probe thousands of backends.
 ///
 /// Timers are never cancelled (the heap cannot remove entries): each slot keeps its real
 /// deadlines, and a timer that fires early for its slot (left over from a probe that already
@@ -43,9 +44,8 @@ final class HealthLoop: EventLoopHandler {
     }
 
     func handle(fd: Int32, events: IOEvents) {
-        guard let slot = byFD[fd], var probe = slot.probe else { return }
-        let outcome = probe.advance(events: events, request: slot.request, io: io, received: &slot.received)
-        slot.probe = probe
+        guard let slot = byFD[fd], let outcome = slot.probe?.advance(events: events, request: slot.request, io: io)
+        else { return }
         if outcome != .pending { finish(slot, outcome) }
     }
 
@@ -130,10 +130,10 @@ final class HealthLoop: EventLoopHandler {
         slot.probeStarted = now
         slot.probeDeadline = HealthSchedule.deadline(started: now, timeout: slot.timeout, interval: slot.interval)
         switch HealthProbe.start(to: slot.probeAddress, request: slot.request, tls: slot.target.tls, selector: loop.selector,
-                                 io: io, received: &slot.received) {
+                                 io: io) {
         case .running(let probe):
-            slot.probe = probe
             byFD[probe.fd] = slot
+            slot.probe = consume probe
             loop.schedule(deadline: slot.probeDeadline, token: slot.token)
         case .ended(let outcome):
             conclude(slot, outcome, now: now)
@@ -148,10 +148,9 @@ final class HealthLoop: EventLoopHandler {
 
     /// Closes the probe in flight, if any, without a verdict.
     private func abortProbe(_ slot: HealthSlot) {
-        guard let probe = slot.probe else { return }
-        probe.close(selector: loop.selector)
+        guard let probe = slot.probe.take() else { return }
         byFD[probe.fd] = nil
-        slot.probe = nil
+        probe.close(selector: loop.selector)
     }
 
     private func conclude(_ slot: HealthSlot, _ outcome: HealthProbe.Outcome, now: UInt64) {

@@ -23,8 +23,6 @@ final class HealthSlot {
     var probeStarted: UInt64 = 0
     /// When the probe in flight fails by timeout: covers connect, request and response head.
     var probeDeadline: UInt64 = 0
-    /// The response bytes of the probe in flight; its capacity is kept from probe to probe.
-    var received: [UInt8] = []
 
     init(token: UInt64, target: HealthTarget) {
         self.token = token
@@ -34,7 +32,6 @@ final class HealthSlot {
         interval = Self.nanoseconds(target.check.interval)
         timeout = Self.nanoseconds(target.check.timeout)
         hysteresis = Hysteresis(rise: target.check.rise, fall: target.check.fall)
-        received.reserveCapacity(512)
     }
 
     /// New settings for the same backend: the state it has now is kept, the new `rise`/`fall`

@@ -1,4 +1,5 @@
 import Config
+import EventLoop
 import Testing
 @testable import HealthCheck
 
@@ -43,7 +44,10 @@ import Testing
     func responseHeadsAreJudged(response: String, expected: HealthProbe.Outcome) throws {
         let request = HealthRequest(try healthCheck(), hostHeader: "h:1")
         let io = HealthProbeIO()
-        var received = Array(response.utf8)
-        #expect(io.judge(&received, request: request) == expected)
+        withExtendedLifetime(io) {  // the pool outlives the buffer it lends
+            var received = ByteBuffer(pool: io.pool)
+            received.append(Array(response.utf8))
+            #expect(io.judge(&received, request: request) == expected)
+        }
     }
 }
