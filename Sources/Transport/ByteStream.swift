@@ -5,7 +5,9 @@ import EventLoop
 /// connections, TCP relays and health probes all read, write, handshake and half-close through
 /// this one type, so "plain or TLS" is decided here and nowhere else.
 ///
-/// A value type kept inline in its owner: no allocation of its own. The flags follow the
+/// A value type kept inline in its owner: no allocation of its own. The per-request calls are
+/// `@inlinable`: they sit on the hot path of another module, and a call across the module
+/// boundary per read and write showed in the CPU per request. The flags follow the
 /// contracts of `readOnce`/`writeOnce`: set by an event, cleared when the kernel says EAGAIN;
 /// `.nothing` from a call means "wait for the next event".
 package struct ByteStream {
@@ -26,7 +28,7 @@ package struct ByteStream {
     }
 
     /// Records what epoll reported.
-    @inline(__always)
+    @inlinable
     package mutating func note(_ events: IOEvents) {
         if events.readable { readable = true }
         if events.readHangup || events.hangup { sawHangup = true }
@@ -50,7 +52,7 @@ package struct ByteStream {
 
     /// Reads once into `buffer` (at least `minimum` bytes of room, at most `limit` bytes),
     /// through TLS when the socket speaks it.
-    @inline(__always)
+    @inlinable
     package mutating func read(into buffer: inout ByteBuffer, minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
         if let secure {
             return secure.read(fd, into: &buffer, readable: &readable, writable: &writable, sawHangup: sawHangup,
@@ -67,7 +69,7 @@ package struct ByteStream {
 
     /// Sends `buffer` as far as the socket takes it (over TLS, ciphertext still pending from
     /// before goes first, even when `buffer` is empty).
-    @inline(__always)
+    @inlinable
     package mutating func write(from buffer: inout ByteBuffer) -> WriteOutcome {
         if let secure { return secure.write(fd, from: &buffer, writable: &writable) }
         return writeOnce(fd, from: &buffer, writable: &writable)
@@ -96,15 +98,15 @@ package struct ByteStream {
     // MARK: state
 
     /// Past its TLS handshake, or plaintext.
-    @inline(__always)
+    @inlinable
     package var established: Bool { secure?.established ?? true }
 
     /// A read may find something: the socket says so, or TLS holds readable input.
-    @inline(__always)
+    @inlinable
     package var mayRead: Bool { readable || (secure?.hasReadableInput ?? false) }
 
     /// Ciphertext not yet handed to the kernel.
-    @inline(__always)
+    @inlinable
     package var hasPendingOutput: Bool { secure?.hasPendingOutput ?? false }
 
     /// Nothing buffered in TLS either way: the stream can wait idle and be reused.

@@ -12,7 +12,7 @@ package enum ReadOutcome {
 /// so `readable` is kept until the kernel says EAGAIN, or until a read returned less than it asked
 /// for, which means the socket was drained (unless a hang-up was seen: then read on to the EOF).
 /// `limit` caps one read (a body's remaining length), so it never takes bytes beyond it.
-@inline(__always)
+@inlinable
 package func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, sawHangup: Bool,
               minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
     guard readable else { return .nothing }
@@ -46,7 +46,7 @@ package enum WriteOutcome {
 
 /// Writes as much of `buffer` as the socket takes. After a partial write the flag stays set, so
 /// the next attempt learns EAGAIN for certain before the loop waits for EPOLLOUT.
-@inline(__always)
+@inlinable
 package func writeOnce(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
     guard writable, !buffer.isEmpty else { return .nothing }
     do {
