@@ -15,7 +15,8 @@ public final class FleetAgent: Sendable {
     /// What the agent needs from the proxy. Each is called on the agent's threads.
     public struct Hooks: Sendable {
         /// Validates and applies a document (as one reload); a refusal when it does not fit.
-        public var apply: @Sendable (FleetDocument) -> FleetRefusal?
+        /// The second argument is the `active` revision that named it (for the cache).
+        public var apply: @Sendable (FleetDocument, Int64) -> FleetRefusal?
         /// A document that could not even be read (missing, not JSON, wrong format).
         public var refuse: @Sendable (Int64, FleetRefusal) -> Void
         /// The instance's report, as of now.
@@ -25,7 +26,7 @@ public final class FleetAgent: Sendable {
         /// A line for the process log: level (`info`, `warning`, `error`) and text.
         public var log: @Sendable (String, String) -> Void
 
-        public init(apply: @escaping @Sendable (FleetDocument) -> FleetRefusal?,
+        public init(apply: @escaping @Sendable (FleetDocument, Int64) -> FleetRefusal?,
                     refuse: @escaping @Sendable (Int64, FleetRefusal) -> Void,
                     report: @escaping @Sendable () -> InstanceReport,
                     connection: @escaping @Sendable (Bool, String?, String?) -> Void,
@@ -201,7 +202,7 @@ public final class FleetAgent: Sendable {
                 refusal = FleetRefusal("\(keys.desired(generation)) says it is generation \(document.generation)")
                 hooks.refuse(generation, refusal!)
             case .success(let document):
-                refusal = hooks.apply(document)
+                refusal = hooks.apply(document, pointer.modRevision)
             }
         } else {
             refusal = FleetRefusal("\(keys.active) names generation \(generation), but \(keys.desired(generation)) does not exist")
