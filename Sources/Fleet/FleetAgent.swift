@@ -208,7 +208,6 @@ public final class FleetAgent: Sendable {
             refusal = FleetRefusal("\(keys.active) names generation \(generation), but \(keys.desired(generation)) does not exist")
             hooks.refuse(generation, refusal!)
         }
-        if let refusal { hooks.log("error", "fleet: generation \(generation) refused: \(refusal)") }
         state.withLock { $0.handled = generation }
         reportSoon()
     }
