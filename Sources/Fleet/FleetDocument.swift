@@ -141,6 +141,30 @@ public enum FleetOverlay {
         return problems
     }
 
+    /// `document` less the entries that do not fit `config` (see `problems`), and those problems:
+    /// what a command builds the next generation on, so a refused entry is not carried forward.
+    public static func fitting(_ document: FleetDocument, to config: CutoverConfig) -> (FleetDocument, [String]) {
+        let problems = problems(document, against: config)
+        guard !problems.isEmpty else { return (document, []) }
+        var result = document
+        for (name, route) in document.routes {
+            var alone = document
+            alone.routes = [name: route]
+            alone.backends = [:]
+            if !FleetOverlay.problems(alone, against: config).isEmpty { result.routes[name] = nil }
+        }
+        for (pool, states) in document.backends {
+            for (address, state) in states {
+                var alone = document
+                alone.routes = [:]
+                alone.backends = [pool: [address: state]]
+                if !FleetOverlay.problems(alone, against: config).isEmpty { result.backends[pool]?[address] = nil }
+            }
+            if result.backends[pool]?.isEmpty == true { result.backends[pool] = nil }
+        }
+        return (result, problems)
+    }
+
     /// `config` with the document's splits, ramps and admin states in place of the file's.
     /// Entries that do not apply (see `problems`) are left out.
     public static func apply(_ document: FleetDocument, to config: CutoverConfig) -> CutoverConfig {

@@ -20,7 +20,7 @@ extension BackendCommand.Target {
             throw .refused("pool \(pool) has no backend \(hostPort) in \(options.config)")
         }
         let verb = state == .drain ? "drain" : "enable"
-        let fleet = FleetChange(cluster: cluster, what: "backend \(verb) \(pool) \(hostPort)", timeout: seconds)
+        let fleet = FleetChange(config: config, what: "backend \(verb) \(pool) \(hostPort)", timeout: seconds)
         let line = try fleet.perform { document in
             document.backends[pool, default: [:]][hostPort.description] = state.rawValue
         }

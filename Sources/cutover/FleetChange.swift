@@ -8,7 +8,9 @@ import Foundation
 /// live instance reports it. An instance that refuses it makes the command put the previous
 /// state back (as a further generation), so the fleet never stays split.
 struct FleetChange {
-    let cluster: ClusterConfig
+    /// The operator's config: the next generation carries nothing it says cannot fit.
+    let config: CutoverConfig
+    var cluster: ClusterConfig { config.cluster! }
     /// "switch app green", "backend drain blue 127.0.0.1:9001": for `written_by` and messages.
     let what: String
     /// Seconds to wait for every instance.
@@ -22,7 +24,13 @@ struct FleetChange {
         let current = try mapped { () throws(FleetCommandFailure) in try writer.current() }
         let instances = try mapped { () throws(FleetCommandFailure) in try writer.instances() }
         try precheck(instances)
-        var next = current.document?.next(writtenBy: FleetWriter.writer("cutover \(what)"))
+        var base = current.document
+        if let document = base {
+            let (fitting, problems) = FleetOverlay.fitting(document, to: config)
+            for problem in problems { print("left out of generation \(document.generation + 1): \(problem) (\(config.file))") }
+            base = fitting
+        }
+        var next = base?.next(writtenBy: FleetWriter.writer("cutover \(what)"))
             ?? FleetDocument(generation: current.generation + 1, previous: current.generation == 0 ? nil : current.generation,
                              writtenBy: FleetWriter.writer("cutover \(what)"))
         change(&next)
@@ -65,8 +73,9 @@ struct FleetChange {
             return "the desired state was changed by someone else meanwhile, so it was left as it is"
         }
         var back = refused.next(writtenBy: FleetWriter.writer("cutover \(what): restoring generation \(previous?.generation ?? 0) after a refusal"))
-        back.routes = previous?.routes ?? [:]
-        back.backends = previous?.backends ?? [:]
+        let restored = previous.map { FleetOverlay.fitting($0, to: config).0 }
+        back.routes = restored?.routes ?? [:]
+        back.backends = restored?.backends ?? [:]
         do {
             _ = try writer.write(back, over: current)
         } catch {

@@ -9,7 +9,7 @@ extension SwitchRun {
     func switchFleet(_ config: CutoverConfig, _ cluster: ClusterConfig) throws(SwitchFailure) {
         let route = command.route, pool = command.pool
         guard let local = config.route(named: route) else { return }
-        var fleet = FleetChange(cluster: cluster, what: "switch \(route) \(pool)",
+        var fleet = FleetChange(config: config, what: "switch \(route) \(pool)",
                                 timeout: Double(Config.Duration(parsing: command.timeout)?.nanoseconds ?? 30_000_000_000) / 1e9)
         fleet.precheck = { (instances: [InstanceReport]) throws(SwitchFailure) in
             let down = instances.filter { ($0.pools[pool]?.healthy ?? 1) == 0 }
