@@ -2,12 +2,12 @@ import Admin
 import Config
 import DataPlane
 import Dispatch
+import EventLoop
 import Fleet
 import Foundation
 import Glibc
 import HealthCheck
 import Logging
-import EventLoop
 import Metrics
 
 /// The fleet: this proxy as one of several switched together through etcd (`cluster:`).
