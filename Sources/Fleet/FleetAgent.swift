@@ -128,6 +128,16 @@ public final class FleetAgent: Sendable {
     /// Reads the pointer when no revision is known, then watches it until the stream ends.
     /// Returns normally to start over (compaction, cancellation); throws when etcd failed.
     private func followOnce() throws(FleetFollowError) {
+        if let known = state.withLock({ $0.revision }) {
+            // A store behind the revision we saw is another store (rebuilt, restored): what it
+            // holds now is read rather than waited for.
+            let now: Int64
+            do { now = try client.get(keys.active).revision } catch { throw FleetFollowError(description: error.description) }
+            if now < known {
+                hooks.log("warning", "fleet: etcd is at revision \(now), behind revision \(known) seen before (a new store?); reading \(keys.active) again")
+                state.withLock { $0.revision = nil }
+            }
+        }
         if state.withLock({ $0.revision }) == nil {
             let current: (value: EtcdKeyValue?, revision: Int64)
             do { current = try client.get(keys.active) } catch { throw FleetFollowError(description: error.description) }
