@@ -35,7 +35,7 @@ import Testing
         #expect(list.status == 0, "\(list)")
         #expect(list.stdout.contains("active generation 5"))
         for name in ["edge-1", "edge-2", "edge-3"] {
-            #expect(list.stdout.contains(where: { _ in true }) && list.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(" 5 ") && $0.contains("in sync") && $0.contains("ready") },
+            #expect(list.stdout.split(separator: "\n").contains { $0.hasPrefix(name) && $0.contains(" 5 ") && $0.contains("in sync") && $0.contains("ready") },
                     "\(list.stdout)")
         }
         let json = try await fleet.cutover(["fleet", "status", "--json"])
