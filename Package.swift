@@ -60,13 +60,16 @@ let package = Package(
                 swiftSettings: strict),
         // The admin API: its server (threads, blocking sockets), routes, documents and client.
         .target(name: "Admin", dependencies: ["EventLoop", "HTTP1", "Config", "Rollout"], swiftSettings: strict),
+        // A fleet switched together through etcd: the etcd v3 client (JSON gateway over blocking
+        // sockets), the desired-state document and its overlay, the watching agent.
+        .target(name: "Fleet", dependencies: ["EventLoop", "Config"], swiftSettings: strict),
         .target(name: "ControlPlane",
                 dependencies: ["EventLoop", "TLS", "Balancer", "Config", "Metrics", "DataPlane", "Rollout",
-                               "HealthCheck", "AccessLogWriter", "Admin",
+                               "HealthCheck", "AccessLogWriter", "Admin", "Fleet",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .executableTarget(name: "cutover",
-                          dependencies: ["ControlPlane", "Admin", "Config", "EventLoop", "HTTP1", "TLS", "Rollout",
+                          dependencies: ["ControlPlane", "Admin", "Config", "EventLoop", "HTTP1", "TLS", "Rollout", "Fleet",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2", "CNGHTTP2"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "COpenSSL", "TestCertificates"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Config"]),
         .testTarget(name: "BalancerTests", dependencies: ["Balancer"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout"]),

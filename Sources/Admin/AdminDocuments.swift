@@ -204,6 +204,8 @@ public struct AdminStatus: Codable, Sendable {
     public var listeners: [Listener]
     /// Every route with a rollout policy or a rollout (absent from proxies older than rollouts).
     public var rollouts: [RolloutDocument]?
+    /// The fleet, with `cluster:` set (absent otherwise).
+    public var fleet: FleetStatusDocument?
 
     package init(generation: UInt64, configFile: String, process: Process?, lastUpgrade: LastUpgrade?, ready: Bool,
                  workers: Int, lastReload: LastReload?, reloads: Reloads, routes: [Route], pools: [Pool],
@@ -223,7 +225,7 @@ public struct AdminStatus: Codable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case generation, configFile, process, lastUpgrade, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts
+        case generation, configFile, process, lastUpgrade, ready, workers, lastReload, reloads, routes, pools, listeners, rollouts, fleet
     }
 
     /// Written by hand only so that `last_reload` is an explicit null rather than a missing key.
@@ -241,6 +243,7 @@ public struct AdminStatus: Codable, Sendable {
         try c.encode(pools, forKey: .pools)
         try c.encode(listeners, forKey: .listeners)
         try c.encode(rollouts ?? [], forKey: .rollouts)
+        try c.encodeIfPresent(fleet, forKey: .fleet)
     }
 }
 

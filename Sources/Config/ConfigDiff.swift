@@ -32,6 +32,7 @@ enum ConfigDiff {
             if a.listen != b.listen { out.append("admin listen: \(a.listen) → \(b.listen)\(restart)") }
             if a.token != b.token { out.append(b.token == nil ? "admin token removed" : a.token == nil ? "admin token set" : "admin token changed") }
         }
+        if old.cluster != new.cluster { out.append("cluster changed\(restart)") }
         return out
     }
 

@@ -377,6 +377,8 @@ public struct CutoverConfig: Sendable {
     /// Where runtime state that must outlive the process (a rollout in progress) is written;
     /// `state_dir`, by default the config file's directory.
     public var stateDirectory: String = "."
+    /// `cluster:` — this instance is one of a fleet switched through etcd; nil: on its own.
+    public var cluster: ClusterConfig? = nil
     /// What the file allows but an operator should hear about (an unreachable rule, say).
     public var warnings: [ConfigWarning] = []
 

@@ -73,6 +73,7 @@ struct BackendCommand: ParsableCommand {
         func run() throws {
             let t = target
             try t.run("drain") { () throws(SwitchFailure) -> String in
+                if let (config, cluster) = t.fleetCluster { return try t.fleetAdminState(.drain, config, cluster) }
                 let admin = t.admin
                 let generation = try admin.operate("drain", t.hostPort)
                 if t.noWait { return "pool \(t.pool): \(t.hostPort) draining, generation \(generation)" }
@@ -89,6 +90,7 @@ struct BackendCommand: ParsableCommand {
         func run() throws {
             let t = target
             try t.run("enable") { () throws(SwitchFailure) -> String in
+                if let (config, cluster) = t.fleetCluster { return try t.fleetAdminState(.active, config, cluster) }
                 let admin = t.admin
                 let generation = try admin.operate("enable", t.hostPort)
                 if t.noWait { return "pool \(t.pool): \(t.hostPort) enabled, generation \(generation)" }

@@ -41,7 +41,13 @@ struct Switch: ParsableCommand {
     @Flag(help: "Skip the smoke test (a route without override: cannot have one).")
     var noSmokeTest = false
 
+    @Option(help: "With cluster: set, how long to wait until every instance of the fleet reports the new generation, e.g. 30s.")
+    var timeout = "30s"
+
     func validate() throws {
+        if Config.Duration(parsing: timeout) == nil {
+            throw ValidationError("--timeout must be a duration like 30s or 2m, not '\(timeout)'")
+        }
         if let ramp, Config.Duration(parsing: ramp) == nil {
             throw ValidationError("--ramp must be a duration like 30s or 2m, not '\(ramp)'")
         }
@@ -80,6 +86,10 @@ struct SwitchRun {
         let config: CutoverConfig
         do { config = try ConfigLoader.parse(yaml: text, file: file) } catch { throw .refused("\(error)") }
         try checkNames(config)
+        if let cluster = config.cluster {
+            try switchFleet(config, cluster)
+            return
+        }
         let plan: SplitRewrite.Result
         do {
             plan = try SplitRewrite.switchRoute(text, config: config, route: command.route, to: command.pool, ramp: command.ramp)

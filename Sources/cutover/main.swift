@@ -11,7 +11,7 @@ struct Cutover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A reverse proxy and traffic splitter for zero-downtime blue/green deployments.",
         version: CutoverVersion.string,
-        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, UpgradeCommand.self, Demo.self])
+        subcommands: [Run.self, Check.self, Reload.self, Status.self, Switch.self, RolloutCommand.self, BackendCommand.self, RollCommand.self, UpgradeCommand.self, FleetCommand.self, Demo.self])
 }
 
 /// Loads a config file, or prints `FILE:LINE:COLUMN: message` and exits 1. Warnings go to `warn`

@@ -3,7 +3,7 @@ import Yams
 /// The top level of `cutover.yaml`: reads each section, then checks what spans sections
 /// (a listener's route exists, a route's pools exist, addresses are not used twice).
 enum RootSection {
-    static let keys = ["workers", "admin", "listeners", "routes", "pools", "timeouts", "limits", "access_log", "state_dir"]
+    static let keys = ["workers", "admin", "listeners", "routes", "pools", "timeouts", "limits", "access_log", "state_dir", "cluster"]
 
     static func parse(_ root: Node, reader: NodeReader) throws(ConfigError) -> CutoverConfig {
         let section = try reader.section(root, "", allowed: keys)
@@ -27,6 +27,8 @@ enum RootSection {
 
         var stateDirectory = defaultStateDirectory(reader.file)
         if let node = section.value("state_dir") { stateDirectory = try reader.string(node, "state_dir") }
+        var cluster: ClusterConfig?
+        if let node = section.value("cluster") { cluster = try ClusterSection.parse(node, path: "cluster", reader: reader) }
 
         try CrossReferences.check(admin: admin, listeners: listeners, routes: routes, pools: pools, reader: reader)
 
@@ -42,6 +44,7 @@ enum RootSection {
             accessLog: accessLog,
             accessLogLocation: accessLogLocation,
             stateDirectory: stateDirectory,
+            cluster: cluster,
             warnings: CrossReferences.warnings(listeners: listeners))
     }
 

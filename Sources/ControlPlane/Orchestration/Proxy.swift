@@ -5,6 +5,7 @@ import Config
 import DataPlane
 import Dispatch
 import EventLoop
+import Fleet
 import HealthCheck
 import Logging
 import Foundation
@@ -65,6 +66,8 @@ public final class Proxy: @unchecked Sendable {
     /// Memory trimming after bursts (see `Proxy+MemoryTrim`).
     var trimTimer: (any DispatchSourceTimer)?
     var trimAccepted = 0
+    /// One of a fleet switched through etcd (`cluster:`; see `Proxy+Fleet`); nil on its own.
+    var fleet: FleetRuntime?
 
     public init(configFile: String, config: CutoverConfig) {
         self.configFile = configFile
@@ -87,6 +90,11 @@ public final class Proxy: @unchecked Sendable {
         installSignalHandlers()
         queue.suspend()
         defer { queue.resume() }
+        if let overlaid = prepareFleet() {
+            config = overlaid
+            ramps = SplitRamps(overlaid)
+            adminState.update { $0.config = overlaid }
+        }
         let count = Proxy.workerCount(config.workers)
         // Certificates first: a missing or mismatched file stops the start-up, naming the file.
         let servers = try tls.loadListeners(config)
@@ -185,6 +193,7 @@ public final class Proxy: @unchecked Sendable {
             admin.start(api.handle)
             self.admin = admin
         }
+        startFleetAgent()
         let names = config.listeners.map { "\($0.name)=\($0.listen)" }.joined(separator: " ")
         log.info("cutover started: \(count) worker(s), generation \(generation), listeners: \(names)\(admin.map { ", admin API on \($0.listen)" } ?? "")")
         for warning in config.warnings { log.warning("\(warning)") }
@@ -232,10 +241,12 @@ public final class Proxy: @unchecked Sendable {
 
     /// `reload()` plus what changed; counts the outcome and publishes it to the admin API.
     /// Runs on `queue`, whoever asked (SIGHUP or `POST /reload`).
-    func reloadReporting() -> AdminReloadOutcome {
+    /// With `fleet`, the fleet document to apply over the local config last loaded (the file
+    /// is not read again).
+    func reloadReporting(fleet document: FleetDocument? = nil) -> AdminReloadOutcome {
         let before = config
         SystemdNotify.reloading()
-        let result = applyReload()
+        let result = applyReload(fleet: document)
         SystemdNotify.send("READY=1")
         var changes: [String] = []
         if case .success = result {
@@ -256,7 +267,8 @@ public final class Proxy: @unchecked Sendable {
         return AdminReloadOutcome(result: result, changes: changes)
     }
 
-    private func applyReload() -> Result<UInt64, ConfigError> {
+    private func applyReload(fleet document: FleetDocument?) -> Result<UInt64, ConfigError> {
+        let base: CutoverConfig
         let next: CutoverConfig
         let table: RoutingTable
         let logChange: AccessLogChange?
@@ -266,7 +278,7 @@ public final class Proxy: @unchecked Sendable {
         var nextTLS = tls
         let servers: [String: TLSServerContext]
         do throws(ConfigError) {
-            next = try ConfigLoader.load(file: configFile)
+            (base, next) = try fleetConfig(applying: document)
             if let first = FeatureGate.review(next).errors.first { throw first }
             // Certificates are read again: a renewed file at the same path is served from now on,
             // and one that cannot be loaded rejects the reload (the old ones keep serving).
@@ -338,6 +350,7 @@ public final class Proxy: @unchecked Sendable {
             for (i, worker) in workers.enumerated() { worker.mailbox.post(.listen(fd: b.fds[i], spec: b.spec)) }
         }
         config = next
+        fleetReloaded(base: base)
         backendsChanged(targetsChanged: true)
         applyRolloutReload(next, aborts: rolloutReload.aborts, splits: rolloutReload.held)
         log.info("reloaded \(configFile): generation \(generation)")
@@ -428,6 +441,7 @@ public final class Proxy: @unchecked Sendable {
         let workers = self.workers
         let admin = self.admin
         DispatchQueue.global().async {
+            self.stopFleet()
             for thread in threads { thread.join() }
             self.flushAccessLog(timeout: .seconds(2))
             // An admin answer still being written (the 200 of the POST /upgrade that handed over)

@@ -126,6 +126,21 @@ enum AdminMetrics {
         out.sample("cutover_upgrades_total", ["result": "success"], Double(snapshot.upgradesSucceeded))
         out.sample("cutover_upgrades_total", ["result": "failure"], Double(snapshot.upgradesFailed))
         RolloutMetrics.render(snapshot, into: &out)
+        if let fleet = snapshot.fleet {
+            // The names (cutover_fleet_connected, _generation) and INTERFACE.md's
+            // (cutover_fleet_store_connected, _applied_generation): the same two values.
+            let connected = fleet.connected ? 1.0 : 0.0
+            out.family("cutover_fleet_connected", .gauge, help: "1 while etcd answers this instance's watch, 0 while it serves its last applied state without it.")
+            out.sample("cutover_fleet_connected", [:], connected)
+            out.family("cutover_fleet_generation", .gauge, help: "The fleet generation in force on this instance (0: the local file alone).")
+            out.sample("cutover_fleet_generation", [:], Double(fleet.appliedGeneration))
+            out.family("cutover_fleet_store_connected", .gauge, help: "Same as cutover_fleet_connected.")
+            out.sample("cutover_fleet_store_connected", [:], connected)
+            out.family("cutover_fleet_applied_generation", .gauge, help: "Same as cutover_fleet_generation.")
+            out.sample("cutover_fleet_applied_generation", [:], Double(fleet.appliedGeneration))
+            out.family("cutover_fleet_refused_generation", .gauge, help: "The last fleet generation this instance refused (0: none since the last one applied).")
+            out.sample("cutover_fleet_refused_generation", [:], Double(fleet.refusedGeneration ?? 0))
+        }
         return out.text
     }
 

@@ -57,6 +57,8 @@ final class AdminState: Sendable {
         var startedAt = Date()
         /// Route → result (`promoted`, `rolled_back`, `aborted`) → rollouts that ended so.
         var rolloutResults: [String: [String: Int]] = [:]
+        /// The fleet (`cluster:` set): connection, generation in force, last error.
+        var fleet: FleetSummary?
     }
 
     enum Ejection: Sendable, Equatable {

@@ -39,6 +39,11 @@ extension AdminStatus {
             },
             reloads: Reloads(success: snapshot.reloadsSucceeded, failure: snapshot.reloadsFailed),
             routes: [], pools: [], listeners: [], rollouts: snapshot.rollouts)
+        fleet = snapshot.fleet.map {
+            FleetStatusDocument(instance: $0.instance, prefix: $0.prefix, endpoints: $0.endpoints, connected: $0.connected,
+                                endpoint: $0.endpoint, appliedGeneration: $0.appliedGeneration, appliedBy: $0.appliedWrittenBy,
+                                refusedGeneration: $0.refusedGeneration, lastError: $0.lastError)
+        }
         routes = config.routes.map { route in
             let configured = route.pools.map(\.weight)
             let effective = AdminStatus.rescale(snapshot.effectiveSplits[route.name], like: configured)

@@ -1,0 +1,31 @@
+/// Where a fleet's keys live under its prefix:
+///
+/// - `PREFIX/active` — the generation in force, as decimal text ("7"); written only together
+///   with its document, in one transaction.
+/// - `PREFIX/desired/<generation>` — the `FleetDocument` of each generation (never rewritten).
+/// - `PREFIX/instances/<instance>` — each live instance's `InstanceReport`, held by its lease.
+public struct FleetKeys: Sendable {
+    public let prefix: String
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    public var active: String { "\(prefix)/active" }
+    public func desired(_ generation: Int64) -> String { "\(prefix)/desired/\(generation)" }
+    public var instances: String { "\(prefix)/instances/" }
+    public func instance(_ name: String) -> String { "\(prefix)/instances/\(name)" }
+
+    /// The generation an `active` value names, or nil when it is not a positive number.
+    public static func generation(_ value: EtcdKeyValue) -> Int64? {
+        guard let n = Int64(value.text.trimmingWhitespace), n > 0 else { return nil }
+        return n
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
