@@ -10,14 +10,14 @@ import EventLoop
 /// boundary per read and write showed in the CPU per request. The flags follow the
 /// contracts of `readOnce`/`writeOnce`: set by an event, cleared when the kernel says EAGAIN;
 /// `.nothing` from a call means "wait for the next event".
-package struct ByteStream {
-    package let fd: Int32
-    package private(set) var readable = false
-    package private(set) var writable: Bool
+@usableFromInline package struct ByteStream {
+    @usableFromInline package let fd: Int32
+    @usableFromInline package private(set) var readable = false
+    @usableFromInline package private(set) var writable: Bool
     /// The peer hung up (or the socket failed): reads go on until the EOF.
-    package private(set) var sawHangup = false
+    @usableFromInline package private(set) var sawHangup = false
     /// TLS over the socket, nil for plaintext.
-    package let secure: SecureChannel?
+    @usableFromInline package let secure: SecureChannel?
 
     /// `writable`: a socket whose connect completed (or an accepted one) may be written at once;
     /// one still connecting waits for its first writability event.

@@ -20,13 +20,13 @@ package enum HandshakeOutcome {
 /// decrypts until that is used; writes encrypt a record into `cipherOut` and send it in one
 /// write(). Both buffers are released whenever they are empty, so an idle connection holds only
 /// OpenSSL's own state (which drops its record buffers too: SSL_MODE_RELEASE_BUFFERS).
-package final class SecureChannel {
+@usableFromInline package final class SecureChannel {
     package let tls: TLSConnection
     /// Ciphertext read from the socket that TLS has not taken yet.
     private var cipherIn: ByteBuffer
     /// Ciphertext TLS gave that the socket has not taken yet.
     private var cipherOut: ByteBuffer
-    package private(set) var established = false
+    @usableFromInline package private(set) var established = false
     private var closeNotifyQueued = false
     /// The last read found buffered ciphertext that TLS cannot use before more arrives (a partial
     /// record) and the socket empty: only a new readability event can change that.
@@ -48,10 +48,10 @@ package final class SecureChannel {
 
     /// A read may give plaintext without a new event: what is held here is not just the start
     /// of a record waiting for the rest.
-    package var hasReadableInput: Bool { !stalled && hasBufferedInput }
+    @usableFromInline package var hasReadableInput: Bool { !stalled && hasBufferedInput }
 
     /// Ciphertext not yet sent.
-    package var hasPendingOutput: Bool { !cipherOut.isEmpty }
+    @usableFromInline package var hasPendingOutput: Bool { !cipherOut.isEmpty }
 
     // MARK: handshake
 
@@ -90,7 +90,7 @@ package final class SecureChannel {
 
     /// Reads plaintext into `buffer` (at least `minimum` bytes of room, at most `limit` bytes):
     /// decrypts what is buffered first, then reads the socket once more each time TLS needs input.
-    package func read(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, writable: inout Bool,
+    @usableFromInline package func read(_ fd: Int32, into buffer: inout ByteBuffer, readable: inout Bool, writable: inout Bool,
               sawHangup: Bool, minimum: Int = 4096, limit: Int = .max) -> ReadOutcome {
         var needsRoom = false
         while true {
@@ -136,7 +136,7 @@ package final class SecureChannel {
 
     /// Sends what is pending, then encrypts from `buffer` a record at a time and sends each, while
     /// the socket takes them. `.wrote` if plaintext was taken or ciphertext sent.
-    package func write(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
+    @usableFromInline package func write(_ fd: Int32, from buffer: inout ByteBuffer, writable: inout Bool) -> WriteOutcome {
         var progressed = false
         while true {
             if hasPendingOutput {

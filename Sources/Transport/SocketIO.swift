@@ -1,7 +1,7 @@
 import EventLoop
 
 /// What one read attempt on a non-blocking socket gave.
-package enum ReadOutcome {
+@usableFromInline package enum ReadOutcome {
     case data
     case endOfStream
     case nothing
@@ -38,7 +38,7 @@ package func readOnce(_ fd: Int32, into buffer: inout ByteBuffer, readable: inou
 }
 
 /// What one write attempt gave.
-package enum WriteOutcome {
+@usableFromInline package enum WriteOutcome {
     case wrote
     case nothing
     case failed

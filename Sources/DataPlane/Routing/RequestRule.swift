@@ -107,11 +107,10 @@ struct ListenerRules {
     var isEmpty: Bool { rules.isEmpty }
 
     /// "/", for requests whose target has no path (absolute-form without one, `*`).
-    static let rootPath: UnsafeRawBufferPointer = {
-        let root = UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 1)
-        root[0] = UInt8(ascii: "/")
-        return UnsafeRawBufferPointer(root)
-    }()
+    static var rootPath: UnsafeRawBufferPointer {
+        let root: StaticString = "/"
+        return UnsafeRawBufferPointer(start: root.utf8Start, count: root.utf8CodeUnitCount)
+    }
 
     /// Rule `i` answers the request itself (`respond`, `redirect`) instead of routing it.
     func answers(_ i: Int) -> Bool {
