@@ -95,9 +95,15 @@ extension SwitchRun {
             throw .refused("route \(name) has no 'override:', and the smoke test needs its header to reach pool \(pool) before the switch: add 'override: { header: X-Cutover-Pool }' to the route and reload, or pass --no-smoke-test")
         }
         let serving = config.listeners.filter { $0.route == name && $0.proto == .http }
-        guard let listener = serving.first(where: { $0.tls == nil }) ?? serving.first else {
+        // Else through a rule that routes to it: the probe is shaped to meet the rule.
+        let ruled = config.listeners.filter { $0.proto == .http }.compactMap { listener in
+            listener.rules.first { if case .route(name) = $0.action { true } else { false } }.map { (listener, $0) }
+        }
+        guard let listener = serving.first(where: { $0.tls == nil }) ?? serving.first
+            ?? ruled.first(where: { $0.0.tls == nil })?.0 ?? ruled.first?.0 else {
             throw .refused("no HTTP listener serves route \(name), so there is none to smoke-test pool \(pool) through; pass --no-smoke-test")
         }
+        let rule = serving.isEmpty ? ruled.first(where: { $0.0.name == listener.name })?.1 : nil
         // A wildcard listener is reached on loopback, where the default allow_from lets the header through.
         let host = switch listener.listen.host {
         case "0.0.0.0": "127.0.0.1"
@@ -113,11 +119,14 @@ extension SwitchRun {
            !override.allowFromBlocks.contains(where: { $0.contains(source) }) {
             throw .refused("the smoke test would connect from \(address.ipString), which route \(name)'s override.allow_from (\(override.allowFrom.joined(separator: ", "))) leaves out: the proxy would drop the header and the test would prove nothing")
         }
-        let what = "GET \(command.smokePath) via listener \(listener.name) (\(target)) with \(override.header): \(pool)"
+        let probe = SmokeRequest(path: command.smokePath, host: target.description, rule: rule)
+        let via = rule.map { " and rule \($0.name)" } ?? ""
+        let what = "GET \(probe.path) via listener \(listener.name)\(via) (\(target)) with \(override.header): \(pool)"
         let answer: SmokeProbe.Answer
         do {
-            answer = try SmokeProbe.get(command.smokePath, from: address, host: target.description,
-                                        headers: [(override.header, pool)], tls: listener.tls != nil, timeoutSeconds: 5)
+            answer = try SmokeProbe.get(probe.path, from: address, host: probe.host,
+                                        headers: [(override.header, pool)] + probe.headers, tls: listener.tls != nil,
+                                        timeoutSeconds: 5)
         } catch {
             throw .refused("smoke test of pool \(pool) failed: \(what): \(error)")
         }
@@ -126,5 +135,31 @@ extension SwitchRun {
             throw .refused("smoke test of pool \(pool) failed: \(what) answered \(answer.status)\(body)")
         }
         print("smoke test: \(what) → \(answer.status)")
+    }
+}
+
+/// The smoke test's request, shaped to meet a listener rule when the route is reached only
+/// through one: its host (a wildcard's `smoke.` name), its path (or the smoke path under its
+/// prefix), and its header and cookie conditions (`1` where presence is enough).
+struct SmokeRequest {
+    var path: String
+    var host: String
+    var headers: [(String, String)] = []
+
+    init(path: String, host: String, rule: RuleConfig?) {
+        self.path = path
+        self.host = host
+        guard let rule else { return }
+        if let ruleHost = rule.host { self.host = ruleHost.hasPrefix("*.") ? "smoke" + ruleHost.dropFirst(1) : ruleHost }
+        if let exact = rule.path { self.path = exact }
+        if let prefix = rule.pathPrefix {
+            let base = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            // A smoke path already under the prefix is kept; another is put under it.
+            if path != base && !path.hasPrefix(base + "/") { self.path = base + (path.hasPrefix("/") ? path : "/" + path) }
+        }
+        headers = rule.headers.map { ($0.name, $0.value ?? "1") }
+        if !rule.cookies.isEmpty {
+            headers.append(("Cookie", rule.cookies.map { "\($0.name)=\($0.value ?? "1")" }.joined(separator: "; ")))
+        }
     }
 }

@@ -8,6 +8,9 @@ struct ProxyConfig {
         var route: String
         /// `tls: { certificates: [...] }` when not empty: (certificate file, key file) pairs.
         var certificates: [(cert: String, key: String)] = []
+        /// Extra YAML lines in the listener's item after its `route:` line, written without the
+        /// item's indentation (e.g. `rules:` and its indented list).
+        var lines: [String] = []
     }
     struct Pool {
         var name: String
@@ -106,6 +109,7 @@ struct ProxyConfig {
         lines.append("listeners:")
         for l in listeners {
             lines += ["  - name: \(l.name)", "    listen: 127.0.0.1:\(l.port)", "    protocol: \(l.proto)", "    route: \(l.route)"]
+            lines += l.lines.map { "    " + $0 }
             if !l.certificates.isEmpty {
                 lines += ["    tls:", "      certificates:"]
                 lines += l.certificates.map { "        - { cert: \"\($0.cert)\", key: \"\($0.key)\" }" }

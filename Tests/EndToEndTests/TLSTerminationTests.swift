@@ -35,9 +35,12 @@ import Testing
         let setup = try await Setup.start()
         defer { setup.bed.tearDown() }
 
+        // curl offers h2 and http/1.1 by ALPN; a TLS listener speaks HTTP/2 unless told not to.
         let root = try await setup.curl(["\(setup.url)/", "-w", " %{http_code} %{http_version}"])
         #expect(root.exitCode == 0, "\(root.stderr)")
-        #expect(root.text == "blue 200 1.1")
+        #expect(root.text == "blue 200 2")
+        let h1 = try await setup.curl(["--http1.1", "\(setup.url)/", "-w", " %{http_code} %{http_version}"])
+        #expect(h1.text == "blue 200 1.1", "\(h1.stderr)")
 
         let headers = try await setup.curl(["\(setup.url)/headers"])
         let json = try #require(try JSONSerialization.jsonObject(with: headers.stdout) as? [String: Any])
@@ -145,8 +148,24 @@ import Testing
         #expect(setup.proxy.child.isRunning)
     }
 
-    @Test func alpnSelectsHTTP11AndNothingElse() async throws {
+    /// ALPN: h2 first, then http/1.1, whatever order the client lists them in.
+    @Test func alpnSelectsH2ThenHTTP11() async throws {
         let setup = try await Setup.start()
+        defer { setup.bed.tearDown() }
+        let both = try await sClient(port: setup.proxy.port, ["-alpn", "http/1.1,h2"], in: setup.bed.directory)
+        #expect(both.alpn == "h2", "\(both.output)")
+        let h11 = try await sClient(port: setup.proxy.port, ["-alpn", "http/1.1"], in: setup.bed.directory)
+        #expect(h11.alpn == "http/1.1", "\(h11.output)")
+    }
+
+    /// `http2: false`: http/1.1 and nothing else; a client offering only h2 gets no ALPN answer
+    /// rather than a fatal alert, as HAProxy does.
+    @Test func alpnWithoutHTTP2SelectsHTTP11AndNothingElse() async throws {
+        let setup = try await Setup.start(adjust: { config in
+            var copy = config
+            copy.listeners[0].lines = ["http2: false"]
+            return copy
+        })
         defer { setup.bed.tearDown() }
         let both = try await sClient(port: setup.proxy.port, ["-alpn", "h2,http/1.1"], in: setup.bed.directory)
         #expect(both.alpn == "http/1.1", "\(both.output)")

@@ -13,13 +13,15 @@ It exits when its stdin reaches EOF, so it never outlives the test process that 
 
 HTTP endpoints (any method):
   /                 200, body = NAME; X-Backend: NAME; X-Conn: per-connection sequence number
-  /headers          200, JSON {"request_line": ..., "headers": [[name, value], ...]} as received
+  /headers          200, JSON {"request_line": ..., "headers": [[name, value], ...]} as received;
+                    each ?reply=NAME:VALUE adds that field to the answer (e.g. a Server to remove)
   /echo             the request body (Content-Length or chunked) answered back with Content-Length
   /chunked?n=K&size=S   chunked response: K chunks of S bytes, chunk i filled with 'a' + i % 26
   /big?bytes=N      N bytes (Content-Length), written in 64 KiB pieces, byte i = i % 251
   /slow?ms=M        waits M ms, then 200 "slow"
   /close            200 without Content-Length; the close ends the body
   /status?code=C    status C with no body (Content-Length: 0, but none for 204 and 304)
+  anything else     404 "not found", with X-Target: the request target exactly as received
   /garbage          answers bytes that are not HTTP, then closes
   /drop             closes the connection without answering
   /count            JSON {"heads": H, "complete": C, "faulted": F}: request heads received,
@@ -275,7 +277,9 @@ class HTTPHandler(socketserver.StreamRequestHandler):
         elif path == "/headers":
             payload = {"request_line": "%s %s %s" % (method, target, version),
                        "headers": [[n, v] for n, v in headers]}
-            self.respond(200, "OK", json.dumps(payload).encode(), [("Content-Type", "application/json")], head_only)
+            replies = [tuple(r.split(":", 1)) for r in parse_qs(url.query).get("reply", []) if ":" in r]
+            self.respond(200, "OK", json.dumps(payload).encode(), [("Content-Type", "application/json")] + replies,
+                         head_only)
         elif path == "/echo":
             framing = "chunked" if header(headers, "transfer-encoding") else "length"
             self.respond(200, "OK", body, [("X-Request-Framing", framing)], head_only)
@@ -320,7 +324,7 @@ class HTTPHandler(socketserver.StreamRequestHandler):
             reason = {204: "No Content", 304: "Not Modified"}.get(code, "Status")
             self.respond(code, reason, extra=extra, head_only=True, length=code not in (204, 304))
         else:
-            self.respond(404, "Not Found", b"not found\n", [], head_only)
+            self.respond(404, "Not Found", b"not found\n", [("X-Target", target)], head_only)
         return keep_alive
 
 
