@@ -322,10 +322,18 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
                 let closing = listeners.filter { $0.spec.name == name }
                 listeners.removeAll { $0.spec.name == name }
                 retire(closing)
+                // Its HTTP/2 connections get a GOAWAY (their clients reconnect to what remains).
+                for owner in owners {
+                    if case .h2(let connection) = owner, closing.contains(where: { $0 === connection.listener }) {
+                        connection.shutdownRequested()
+                    }
+                }
             case .stop(let deadline, let handedOver):
                 beginStop(deadline: deadline, handedOver: handedOver)
             case .answerWithClose:
                 answersClose = true
+                // HTTP/2 clients hear it as a GOAWAY: no new streams here, those in flight finish.
+                for owner in owners { if case .h2(let connection) = owner { connection.shutdownRequested() } }
             case .accessLog(let target):
                 setAccessLog(target)
             case .trimMemory:
