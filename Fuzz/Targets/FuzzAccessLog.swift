@@ -105,7 +105,7 @@ public func fuzzAccessLog(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         fuzzFail("not a JSON object: \(String(decoding: bytes, as: UTF8.self).debugDescription)")
     }
     let keys = members.map(\.0)
-    check(keys == ["time", "client", "client_port", "method", "target", "status", "bytes_in", "bytes_out",
+    check(keys == ["time", "client", "client_port", "method", "target", "protocol", "status", "bytes_in", "bytes_out",
                    "duration", "upstream_duration", "route", "pool", "backend", "generation"], "keys \(keys)")
     let value = Dictionary(members, uniquingKeysWith: { a, _ in a })
     check(value["method"] == .string(expectedScalars(method)), "method does not decode to the input bytes")

@@ -35,7 +35,8 @@ extension Worker {
             status: record.status, bytesIn: UInt64(max(0, record.requestBytes)), bytesOut: UInt64(max(0, record.responseBytes)),
             duration: end &- started,
             upstreamDuration: record.upstreamStartedAt.map { end &- $0 },
-            route: route, pool: pool, backend: backend, generation: table.generation))
+            route: route, pool: pool, backend: backend, generation: table.generation,
+            protocolVersion: record.protocolVersion))
         capture.clear()
     }
 }

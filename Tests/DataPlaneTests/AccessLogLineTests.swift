@@ -146,7 +146,8 @@ import Testing
         #expect(json["pool"] as? String == "blue")
         #expect(json["backend"] as? String == "127.0.0.1:9001")
         #expect(json["generation"] as? Int == 3)
-        #expect(json.count == 14)
+        #expect(json["protocol"] as? String == "HTTP/1.1")
+        #expect(json.count == 15)
     }
 
     @Test func unknownValuesAreNullAndIPv6IsPlain() throws {

@@ -113,7 +113,8 @@ import Testing
         let (l1, l2, l3, l4, l400, l502, l503) = (lines[0], lines[1], lines[2], lines[3], lines[4], lines[5], lines[6])
 
         for line in lines {
-            #expect(line.fields.count == 14, "\(line)")
+            #expect(line.fields.count == 15, "\(line)")
+            #expect(line.string("protocol") == "HTTP/1.1", "\(line)")
             let time = epochMilliseconds(line.string("time"))
             #expect(time != nil, "\(line)")
             #expect(time.map { $0 >= before.rounded(.down) - 1 && $0 <= after + 1 } == true, "\(line) not within the test")

@@ -21,9 +21,11 @@ struct AccessLogEntry {
     var pool: String?
     var backend: String?
     var generation: UInt64
+    /// The client's protocol: `HTTP/1.1`, `HTTP/1.0` or `HTTP/2.0`.
+    var protocolVersion: StaticString = "HTTP/1.1"
 
     /// The JSON line, newline included:
-    /// `{"time":"…","client":"127.0.0.1","client_port":50432,"method":"GET","target":"/",`
+    /// `{"time":"…","client":"127.0.0.1","client_port":50432,"method":"GET","target":"/","protocol":"HTTP/1.1",`
     /// `"status":200,"bytes_in":78,"bytes_out":162,"duration":0.000412,`
     /// `"upstream_duration":0.000301,"route":"app","pool":"blue","backend":"127.0.0.1:9001",`
     /// `"generation":1}`. Unknown values are `null`.
@@ -38,6 +40,9 @@ struct AccessLogEntry {
         line.string(method)
         line.raw(",\"target\":")
         line.string(target)
+        line.raw(",\"protocol\":\"")
+        line.raw(protocolVersion)
+        line.raw("\"")
         line.raw(",\"status\":")
         line.integer(UInt64(max(0, status)))
         line.raw(",\"bytes_in\":")

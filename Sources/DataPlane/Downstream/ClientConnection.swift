@@ -99,6 +99,7 @@ final class ClientConnection: ExchangeClient {
 
     var isExchanging: Bool { state == .exchanging }
     var wantsPayloadOnly: Bool { false }
+    var isHTTP2: Bool { false }
     func recycle(_ exchange: Exchange<ClientConnection>) { worker.recycle(exchange) }
     func upstreamOwner(_ exchange: Exchange<ClientConnection>) -> FDOwner { .upstream(exchange) }
 

@@ -39,6 +39,7 @@ final class H2ClientStream: ExchangeClient {
     var shutdownPending: Bool { connection.shutdownPending }
     var isExchanging: Bool { phase == .exchanging }
     var wantsPayloadOnly: Bool { true }
+    var isHTTP2: Bool { true }
     var codec: H2ServerCodec { connection.codec }
 
     func recycle(_ exchange: Exchange<H2ClientStream>) { worker.recycle(exchange) }

@@ -19,6 +19,8 @@ protocol ExchangeClient: AnyObject {
     var isExchanging: Bool { get }
     /// The client takes the answer's payload without HTTP/1 chunked framing (HTTP/2 frames it).
     var wantsPayloadOnly: Bool { get }
+    /// An HTTP/2 stream (the access log's protocol).
+    var isHTTP2: Bool { get }
 
     /// The proxy's own short answer; the client side closes (or ends the stream) after it.
     func answer(_ status: Int)

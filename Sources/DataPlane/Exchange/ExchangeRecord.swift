@@ -1,4 +1,5 @@
 import EventLoop
+import HTTP1
 import Metrics
 
 /// Who decided the answer to a request.
@@ -29,6 +30,8 @@ struct ExchangeRecord {
     var requestBytes: Int
     var responseBytes: Int
     var peer: SocketAddress
+    /// The client's protocol, for the access log.
+    var protocolVersion: StaticString
 
     /// The backend's stable id (its metrics and passive-health slot).
     var backendID: Int? {
@@ -53,7 +56,8 @@ extension Exchange {
         let record = ExchangeRecord(
             routing: routing, route: route, pool: pool, backend: attempts.backend, status: status, source: source,
             startedAt: startedAt, upstreamStartedAt: attempts.startedAt, requestBytes: requestBytes,
-            responseBytes: responseBytes, peer: client.peer)
+            responseBytes: responseBytes, peer: client.peer,
+            protocolVersion: client.isHTTP2 ? "HTTP/2.0" : request.version == .http10 ? "HTTP/1.0" : "HTTP/1.1")
         worker.exchangeEnded(record, capture: &accessLogCapture)
     }
 
@@ -61,6 +65,7 @@ extension Exchange {
     /// to arrive): counted under the listener's route, with no pool. `answerBytes`: the proxy's
     /// answer, already queued; `headStarted`: when its first byte came, if known.
     func recordUnrouted(status: Int, answerBytes: Int, headStarted: UInt64?) {
+        request = RequestFacts()
         routing = worker.routing
         route = client.listener.routeIndex
         pool = nil
