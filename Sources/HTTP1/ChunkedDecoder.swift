@@ -52,8 +52,11 @@ public struct ChunkedDecoder: Sendable {
     /// bytes were consumed — all of `input` unless the body ended inside it, in which case
     /// consumption stops right after the final CRLF — and whether the body is finished. Once
     /// finished, further calls consume nothing and return `finished: true`.
+    /// `trailer` sees the bytes of the trailer section (its field lines with their
+    /// CRLFs, not the final empty line), after they passed the checks.
     public mutating func decode(
-        _ input: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void
+        _ input: UnsafeRawBufferPointer, payload: (UnsafeRawBufferPointer) -> Void,
+        trailer: (UInt8) -> Void = { _ in }
     ) throws(HTTPParseError) -> (consumed: Int, finished: Bool) {
         if state == .finished { return (0, true) }
         let count = input.count
@@ -70,7 +73,10 @@ public struct ChunkedDecoder: Sendable {
             }
             let b = input[i]
             i += 1
+            let inTrailer = state == .trailerName || state == .trailerValue || state == .trailerLineLF
+                || (state == .trailerLineStart && b != ASCII.cr)
             if try step(b) { return (i, true) }
+            if inTrailer { trailer(b) }
         }
         return (count, false)
     }

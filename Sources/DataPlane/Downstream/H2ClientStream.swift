@@ -24,6 +24,11 @@ final class H2ClientStream: ExchangeClient {
     private var isHEAD = false
     private var responseHeadSent = false
     private var bodyFinished = false
+    /// The answer's body came chunked: de-chunked here, its trailers kept for the last frame.
+    private var responseDecoder: ChunkedDecoder?
+    private var responseTrailers: [UInt8] = []
+    /// Request trailers, as HTTP/1.1 field lines, for the last chunk of a chunked request body.
+    private var requestTrailers: [UInt8] = []
     /// Request body bytes received and not yet reported forwarded (flow control).
     private var unreportedPayload = 0
 
@@ -53,6 +58,9 @@ final class H2ClientStream: ExchangeClient {
         phase = .exchanging
         responseHeadSent = false
         bodyFinished = false
+        responseDecoder = nil
+        responseTrailers.removeAll(keepingCapacity: true)
+        requestTrailers.removeAll(keepingCapacity: true)
         unreportedPayload = 0
         lastActivity = worker.loop.now
         let fields = codec.inbound
@@ -150,9 +158,27 @@ final class H2ClientStream: ExchangeClient {
         lastActivity = worker.loop.now
     }
 
-    /// The client's END_STREAM: a chunked body gets its last chunk.
+    /// Request trailers: they travel in the last chunk of a chunked body (a body sent with a
+    /// content-length has nowhere to carry them upstream).
+    func receiveTrailers(_ fields: Range<Int>, _ list: H2FieldList) {
+        guard chunkedBody else { return }
+        list.bytes.withUnsafeBytes { bytes in
+            for index in fields {
+                let field = list.fields[index]
+                requestTrailers.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                requestTrailers.append(contentsOf: ": ".utf8)
+                requestTrailers.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                requestTrailers.append(contentsOf: "\r\n".utf8)
+            }
+        }
+    }
+
+    /// The client's END_STREAM: a chunked body gets its last chunk (with any trailers).
     func receiveEnd() {
-        if phase == .exchanging && chunkedBody { clientIn.append("0\r\n\r\n") }
+        guard phase == .exchanging && chunkedBody else { return }
+        clientIn.append("0\r\n")
+        if !requestTrailers.isEmpty { requestTrailers.withUnsafeBytes { clientIn.append($0) } }
+        clientIn.append("\r\n")
     }
 
     // MARK: making progress
@@ -207,6 +233,7 @@ final class H2ClientStream: ExchangeClient {
                                                  value: UnsafeRawBufferPointer(rebasing: source[field.value]))
             }
             clientOut.consume(head.headLength)
+            if head.framing == .chunked && !isHEAD { responseDecoder = ChunkedDecoder() }
             // Nothing follows the head: the exchange is over and no body byte waits (or a HEAD).
             let ended = phase != .exchanging && (clientOut.isEmpty || isHEAD)
             do {
@@ -225,23 +252,65 @@ final class H2ClientStream: ExchangeClient {
             guard room > 0 else { break }
             let readable = clientOut.readable
             let n = min(room, readable.count)
-            do {
-                try codec.appendBody(stream: id, bytes: UnsafeRawBufferPointer(rebasing: readable[0..<n]))
-            } catch {
+            let taken = UnsafeRawBufferPointer(rebasing: readable[0..<n])
+            var failed = false
+            var consumed = n
+            if var decoder = responseDecoder {
+                // The exchange checked this framing already; here it only comes off, and the
+                // trailers are kept for the last HEADERS frame.
+                do {
+                    consumed = try decoder.decode(taken, payload: { payload in
+                        if (try? codec.appendBody(stream: id, bytes: payload)) == nil { failed = true }
+                    }, trailer: { responseTrailers.append($0) }).consumed
+                } catch {
+                    failed = true
+                }
+                responseDecoder = decoder
+            } else if (try? codec.appendBody(stream: id, bytes: taken)) == nil {
+                failed = true
+            }
+            if failed {
                 codec.reset(stream: id, error: H2ErrorCode.internalError)
                 clientOut.clear()
                 return true
             }
-            clientOut.consume(n)
+            clientOut.consume(consumed)
             progress = true
+            if consumed == 0 { break }
         }
         if clientOut.isEmpty { clientOut.releaseIfEmpty() }
         if phase != .exchanging && clientOut.isEmpty && !bodyFinished {
             bodyFinished = true
-            try? codec.finishBody(stream: id)
+            if responseTrailers.isEmpty {
+                try? codec.finishBody(stream: id)
+            } else {
+                try? codec.finishBody(stream: id, trailers: trailerFields())
+            }
             progress = true
         }
         return progress
+    }
+
+    /// The kept response trailer lines (`name: value CRLF`…) as a field list.
+    private func trailerFields() -> H2FieldList {
+        var list = H2FieldList()
+        responseTrailers.withUnsafeBytes { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end + 1 < bytes.count && !(bytes[end] == 0x0D && bytes[end + 1] == 0x0A) { end += 1 }
+                if let colon = bytes[start..<end].firstIndex(of: UInt8(ascii: ":")) {
+                    var valueStart = colon + 1
+                    while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
+                    var valueEnd = end
+                    while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+                    list.append(name: UnsafeRawBufferPointer(rebasing: bytes[start..<colon]),
+                                value: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]))
+                }
+                start = end + 2
+            }
+        }
+        return list
     }
 
     // MARK: ExchangeClient

@@ -138,8 +138,8 @@ final class H2Connection {
             case .data(let id, let bytes):
                 guard let s = streams[id] else { codec.consumed(stream: id, bytes: bytes.count); continue }
                 codec.inbound.bytes.withUnsafeBytes { s.receiveBody(UnsafeRawBufferPointer(rebasing: $0[bytes])) }
-            case .trailers:
-                break  // request trailers are not forwarded (HTTP/1.1 upstream requests carry none)
+            case .trailers(let id, let fields):
+                streams[id]?.receiveTrailers(fields, codec.inbound)
             case .requestEnd(let id):
                 streams[id]?.receiveEnd()
             case .reset(let id, _):

@@ -159,8 +159,8 @@ struct ExchangeMachine {
 
     /// A response head parsed. `requestAskedUpgrade`: the request carried `Upgrade`;
     /// `clientIsHTTP10`: the client cannot read a chunked body; `payloadOnly`: the client side
-    /// frames the body itself (an HTTP/2 stream), so a chunked body goes out de-chunked without
-    /// that closing anything.
+    /// frames the body itself (an HTTP/2 stream, which de-chunks it and keeps its trailers), so
+    /// nothing about the body closes anything.
     mutating func responseHead(status: Int, framing: BodyFraming, wantsClose: Bool,
                                requestAskedUpgrade: Bool, clientIsHTTP10: Bool,
                                payloadOnly: Bool = false) -> ExchangeDecision {
@@ -173,7 +173,7 @@ struct ExchangeMachine {
         // 100 Continue and friends: passed on; the final head follows.
         if status >= 100 && status < 200 { return ExchangeDecision(.forwardInterim) }
         self.status = status
-        dechunk = (clientIsHTTP10 || payloadOnly) && framing == .chunked
+        dechunk = clientIsHTTP10 && !payloadOnly && framing == .chunked
         // The client can only learn where this body ends from the close, or it is still sending
         // a body the upstream no longer reads. (A stream ends on its own: nothing to close.)
         if !payloadOnly && (framing == .untilClose || dechunk || !requestDone) { closeAfter = true }
