@@ -33,6 +33,9 @@ final class H2Connection {
     private var finalGoAwayAt: UInt64?
     /// Our FIN is sent; what the client still sends is dropped until it closes or this passes.
     private var lingerDeadline: UInt64?
+    /// A fatal error: nothing more is read; what is queued (the GOAWAY last) goes out until this
+    /// passes, then the connection closes.
+    private var flushDeadline: UInt64?
     private var closed = false
 
     /// Takes over `connection`'s socket and the bytes it already read.
@@ -75,10 +78,18 @@ final class H2Connection {
             linger()
             return
         }
+        if flushDeadline != nil {
+            flushBeforeClosing()
+            return
+        }
         var progress = true
         while progress && !closed {
             progress = false
             if readAndReceive() { progress = true }
+            if flushDeadline != nil {
+                flushBeforeClosing()
+                return
+            }
             if handleEvents() { progress = true }
             for (_, s) in streams { s.step() }
             if writeOut() { progress = true }
@@ -114,11 +125,11 @@ final class H2Connection {
                 input.consume(taken)
                 progress = progress || taken > 0
             } catch {
-                // A bad preface or a flood: what the codec still has to say (a GOAWAY) goes out,
+                // A bad preface or a flood: a GOAWAY says why (nghttp2 queues none for these),
                 // then the connection closes.
                 input.clear()
-                _ = writeOut()
-                beginLingering()
+                codec.goAway(error: error == .flooded ? H2ErrorCode.enhanceYourCalm : H2ErrorCode.protocolError)
+                flushDeadline = now &+ 5_000_000_000  // bounded: a flooder holds its socket this long at most
                 return false
             }
         }
@@ -159,6 +170,16 @@ final class H2Connection {
         return true
     }
 
+    /// After a fatal error: what the client still sends is read and dropped (so a client busy
+    /// sending gets to reading), what is queued goes out, the GOAWAY last; then the close.
+    private func flushBeforeClosing() {
+        while case .data = stream.read(into: &input) { input.clear() }
+        input.releaseIfEmpty()
+        _ = writeOut()
+        guard !closed else { return }
+        if output.isEmpty && !codec.hasOutput && !stream.hasPendingOutput { beginLingering() } else { ensureTimer() }
+    }
+
     /// Frames out of the codec into `output`, `output` into the socket.
     private func writeOut() -> Bool {
         var progress = false
@@ -192,15 +213,24 @@ final class H2Connection {
 
     // MARK: timers
 
+    /// Answer bytes wait for a client that is not taking them (not read off the socket, or held
+    /// back by its flow-control windows).
+    private var clientBacklog: Bool {
+        if !output.isEmpty || codec.hasOutput { return true }
+        for (id, _) in streams where codec.bufferedBody(stream: id) > 0 { return true }
+        return false
+    }
+
     private var deadline: UInt64 {
         if let lingerDeadline { return lingerDeadline }
+        if let flushDeadline { return flushDeadline }
         var due = finalGoAwayAt ?? .max
         if streams.isEmpty {
             due = min(due, lastActivity &+ worker.settings.idleTimeout)
         } else {
             for (_, s) in streams { due = min(due, s.deadline) }
-            // Bytes queued for a client that reads nothing (a zero window) wait at most `idle`.
-            if !output.isEmpty || codec.hasOutput { due = min(due, lastActivity &+ worker.settings.idleTimeout) }
+            // Bytes queued for a client that takes nothing (a zero window) wait at most `idle`.
+            if clientBacklog { due = min(due, lastActivity &+ worker.settings.idleTimeout) }
         }
         return due
     }
@@ -219,6 +249,10 @@ final class H2Connection {
             if lingerDeadline <= now { close(reset: false) } else { ensureTimer() }
             return
         }
+        if let flushDeadline {
+            if flushDeadline <= now { close(reset: true) } else { drive() }
+            return
+        }
         if let at = finalGoAwayAt, at <= now {
             finalGoAwayAt = nil
             codec.goAway()
@@ -231,8 +265,8 @@ final class H2Connection {
             beginLingering()
             return
         }
-        if !streams.isEmpty && (!output.isEmpty || codec.hasOutput) && lastActivity &+ worker.settings.idleTimeout <= now {
-            close(reset: true)  // a client that stopped reading
+        if !streams.isEmpty && clientBacklog && lastActivity &+ worker.settings.idleTimeout <= now {
+            close(reset: true)  // a client that stopped reading, or keeps its windows shut
             return
         }
         drive()

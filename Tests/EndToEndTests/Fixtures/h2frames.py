@@ -14,10 +14,12 @@ case stopped reading first).
 Cases:
   rapid-reset PORT N        opens N streams (GET /), each reset (CANCEL) right after its HEADERS,
                             written in batches without reading; then reads until the close
-  continuation PORT N       one HEADERS without END_HEADERS, then N CONTINUATION frames none of
-                            which ends the block
-  settings-flood PORT N     N empty SETTINGS frames written without reading any answer
-  ping-flood PORT N         N PING frames written without reading any answer
+  continuation PORT N [end] one HEADERS without END_HEADERS, then N CONTINUATION frames none of
+                            which ends the block (with `end`, the last one does: a legitimate
+                            request, `first` is its outcome)
+  settings-flood PORT N     N empty SETTINGS frames written without reading any answer (a 4 KiB
+                            receive buffer, so unread answers back up into the proxy)
+  ping-flood PORT N         N PING frames, the same way
   big-headers PORT BYTES    a GET / whose fields add up to BYTES (4000-byte fields), then a plain
                             GET / on the same connection: `first` and `second` are each
                             {"status": S} or {"reset": CODE}
@@ -35,7 +37,8 @@ Cases:
                             "RUNNING" on stderr once 8 have been answered; after the first GOAWAY
                             goes on opening streams for 0.2 s (as a client whose requests crossed
                             the GOAWAY would), then stops and reads until the close. `streams`:
-                            {id: {"status": S, "ended": bool, "reset": CODE}}
+                            {id: {"status": S, "ended": bool, "reset": CODE}}; `late`: the ids
+                            opened after the first GOAWAY
 """
 
 import json
@@ -53,8 +56,14 @@ CANCEL = 0x8
 
 
 class Connection:
-    def __init__(self, port, settings=None, timeout=10.0, window_updates=True):
-        self.sock = socket.create_connection(("127.0.0.1", port))
+    def __init__(self, port, settings=None, timeout=10.0, window_updates=True, receive_buffer=None):
+        if receive_buffer:
+            # Set before connecting: the window the kernel advertises follows it.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            self.sock.connect(("127.0.0.1", port))
+        else:
+            self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.settimeout(timeout)
         self.encoder = Encoder()
         self.decoder = Decoder()
@@ -70,6 +79,10 @@ class Connection:
         settings_frame = SettingsFrame(0)
         settings_frame.settings = settings or {}
         self.send(PREFACE + settings_frame.serialize())
+
+    def handshake(self):
+        """Reads until the proxy's SETTINGS has come (and been acknowledged)."""
+        self.read_until(lambda: self.counts.get("settings", 0) > 0)
 
     def send(self, data):
         """Writes `data`; False when the proxy has already closed (its GOAWAY is then read)."""
@@ -210,6 +223,8 @@ def rapid_reset(port, count):
 
 def continuation(port, count, end=False):
     c = Connection(port)
+    # Our SETTINGS ACK must not fall inside the header block.
+    c.handshake()
     stream = 1
     first = HeadersFrame(stream)
     first.data = c.encoder.encode([(":method", "GET"), (":scheme", "http"), (":authority", "h2.test"), (":path", "/")])
@@ -231,7 +246,8 @@ def continuation(port, count, end=False):
 
 
 def flood(port, count, kind):
-    c = Connection(port)
+    # A small receive buffer: the answers the client never reads back up into the proxy sooner.
+    c = Connection(port, receive_buffer=4096)
     if kind == "settings":
         one = SettingsFrame(0).serialize()
     else:
@@ -272,7 +288,7 @@ def big_headers(port, total):
 
 
 def zero_window(port, path):
-    c = Connection(port, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0}, timeout=20.0, window_updates=False)
+    c = Connection(port, settings={SettingsFrame.INITIAL_WINDOW_SIZE: 0}, timeout=6.0, window_updates=False)
     stream, headers = c.request(path)
     c.send(headers)
     c.read_until(lambda: c.streams[stream]["status"] is not None)
@@ -342,6 +358,7 @@ def sigterm_watch(port, path):
     answered = 0
     announced = False
     first_goaway = None
+    late = []
     while True:
         now = time.monotonic()
         if first_goaway is None and c.goaways:
@@ -352,6 +369,8 @@ def sigterm_watch(port, path):
         while opening and len(in_flight) < 8:
             stream, headers = c.request(path)
             in_flight.add(stream)
+            if first_goaway is not None:
+                late.append(stream)
             if not c.send(headers):
                 break
         if c.read_frame() is None:
@@ -368,7 +387,7 @@ def sigterm_watch(port, path):
             in_flight = {s for s in in_flight if s <= last}
     if c.closed is None:
         c.read_to_end()
-    return c.report(streams={str(k): {"status": v["status"], "ended": v["ended"], "reset": v["reset"]}
+    return c.report(late=late, streams={str(k): {"status": v["status"], "ended": v["ended"], "reset": v["reset"]}
                              for k, v in c.streams.items()})
 
 
