@@ -30,8 +30,15 @@ final class ChildProcess: @unchecked Sendable {
         process.standardInput = stdin
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
+        // One launch at a time: Foundation's Process.run copies the environment and sets up the
+        // child without a lock of its own, and beds that start several children at once (task
+        // groups) crashed it (a bad pointer in memcpy inside Process.run) or left a child dead.
+        ChildProcess.launching.lock()
+        defer { ChildProcess.launching.unlock() }
         try process.run()
     }
+
+    private static let launching = NSLock()
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
