@@ -21,6 +21,8 @@ final class FleetRuntime {
     var rolloutLeads: [String: Int64] = [:]
     var rolloutTotals: [String: FleetRolloutTotals] = [:]
     var rolloutLastLook: [String: UInt64] = [:]
+    /// The split each led rollout last put in the fleet's document (nil: none yet).
+    var rolloutWrittenSplit: [String: [String: Int]] = [:]
     var rolloutTicker: (any DispatchSourceTimer)?
     let rolloutQueue = DispatchQueue(label: "cutover.fleet-rollouts")
     /// Set while a generation a rollout wrote is applied: its split is the rollout's, not an operator's.

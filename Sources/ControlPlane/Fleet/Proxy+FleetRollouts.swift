@@ -35,6 +35,9 @@ struct FleetRolloutCounts: Codable {
     }
 
     var instance: String
+    /// The rollout counted for: its start (seconds since 1970), so counts a previous rollout left
+    /// behind are not taken for this one's.
+    var rollout: Double
     var pools: [String: Pool]
 
     func encoded() -> [UInt8] { Array((try? JSONEncoder().encode(self)) ?? Data("{}".utf8)) }
@@ -49,18 +52,20 @@ struct FleetRolloutCounts: Codable {
 /// The fleet's counters of one rollout as its leader sums them: each instance's counters are
 /// taken as increments over what was seen of it last (a counter that went back — a restarted
 /// instance — counts from 0 again), so an instance that leaves does not take its past with it.
+/// The first reading of an instance only sets where its increments start (its traffic before
+/// the leader saw it is not the step's).
 struct FleetRolloutTotals {
     var last: [String: [String: PoolSample]] = [:]
     var total: [String: PoolSample] = [:]
 
     mutating func add(_ counts: [FleetRolloutCounts], pools: [String]) {
+        let seen = last
         for entry in counts {
             for pool in pools {
                 let now = entry.sample(pool)
-                let before = last[entry.instance]?[pool]
-                let delta: PoolSample
-                if let before, now.requests >= before.requests { delta = now.since(before) } else { delta = now }
                 last[entry.instance, default: [:]][pool] = now
+                guard let before = seen[entry.instance]?[pool] else { continue }
+                let delta = now.requests >= before.requests ? now.since(before) : now
                 total[pool] = FleetRolloutTotals.plus(total[pool] ?? PoolSample(), delta)
             }
         }
@@ -102,8 +107,8 @@ extension Proxy {
     /// Claims the leadership of a rollout just started here: put-if-absent of the leader key
     /// (under this instance's lease) with the state, in one transaction. A reason when refused.
     func claimFleetRollout(_ name: String) -> RolloutCommandError? {
-        guard let runtime = fleet, let agent = runtime.agent, let run = rollouts[name] else { return nil }
-        guard let lease = agent.lease else {
+        guard let runtime = fleet, let run = rollouts[name] else { return nil }
+        guard let agent = runtime.agent, let lease = agent.lease else {
             return .init(status: 503, description: "this instance has no etcd lease yet (etcd unreachable?); the fleet rollout was not started")
         }
         let keys = FleetKeys(prefix: runtime.cluster.prefix)
@@ -124,6 +129,7 @@ extension Proxy {
             }
             runtime.rolloutLeads[name] = result.revision
             runtime.rolloutTotals[name] = FleetRolloutTotals()
+            runtime.rolloutWrittenSplit[name] = nil
             return nil
         } catch {
             return .init(status: 503, description: "etcd: \(error); the fleet rollout was not started")
@@ -140,18 +146,30 @@ extension Proxy {
     }
 
     /// Puts a fleet rollout's split in force across the fleet: a new generation with the route's
-    /// split (what `cutover switch` writes). Skipped when the generation in force has it already.
+    /// split (what `cutover switch` writes). Skipped when the generation in force has it already,
+    /// and when someone else changed the route's split since the rollout last wrote it (an
+    /// operator's switch: this instance aborts the rollout when it applies that generation).
     func writeFleetRolloutSplit(_ machine: RolloutMachine, weights: [String: Int]) {
         guard let runtime = fleet else { return }
         let writer = FleetWriter(cluster: runtime.cluster)
         for _ in 0..<3 {
             do throws(FleetCommandFailure) {
                 let current = try writer.current()
-                if current.document?.routes[machine.route]?.pools == weights { return }
+                let inForce = current.document?.routes[machine.route]?.pools
+                if inForce == weights {
+                    runtime.rolloutWrittenSplit[machine.route] = weights
+                    return
+                }
+                if let written = runtime.rolloutWrittenSplit[machine.route], inForce != written {
+                    let by = current.document?.writtenBy ?? "?"
+                    log.warning("rollout \(machine.route): generation \(current.generation) (\(by)) changed the route's split since the rollout wrote it; not overwritten")
+                    return
+                }
                 var next = current.document?.next(writtenBy: FleetWriter.writer("cutover rollout \(machine.route) \(machine.canary) at \(machine.canaryShare) %"))
                     ?? FleetDocument(generation: 1, previous: nil, writtenBy: FleetWriter.writer("cutover rollout \(machine.route) \(machine.canary) at \(machine.canaryShare) %"))
                 next.routes[machine.route] = .init(pools: weights, ramp: nil)
                 _ = try writer.write(next, over: current)
+                runtime.rolloutWrittenSplit[machine.route] = weights
                 log.info("rollout \(machine.route): fleet generation \(next.generation) written: canary \(machine.canary) at \(machine.canaryShare) %")
                 return
             } catch {
@@ -198,10 +216,10 @@ extension Proxy {
     }
 
     /// This instance's cumulative counters of `pools` on `route` (control queue).
-    private func fleetLocalCounts(route: String, pools: [String]) -> FleetRolloutCounts {
+    private func fleetLocalCounts(route: String, pools: [String], rollout: Double) -> FleetRolloutCounts {
         let reports = gatherReports(timeout: .seconds(1))
         let sampler = RolloutSampler(totals: WorkerMetrics.sum(reports.map(\.metrics)), labels: book.labels, book: book, config: config)
-        var counts = FleetRolloutCounts(instance: fleet?.cluster.instance ?? "?", pools: [:])
+        var counts = FleetRolloutCounts(instance: fleet?.cluster.instance ?? "?", rollout: rollout, pools: [:])
         for pool in pools {
             let s = sampler.sample(route: route, pool: pool)
             counts.pools[pool] = .init(requests: s.requests, errors: s.errors, latency: s.latencyCounts)
@@ -226,10 +244,11 @@ extension Proxy {
             guard let stored = listed.first(where: { $0.key == keys.rolloutState(route) }),
                   let state = FleetRolloutState.decode(stored.value), state.machine.state.isActive else { continue }
             let pools = [state.machine.canary, state.machine.baseline]
-            let mine = queue.sync { fleetLocalCounts(route: route, pools: pools) }
+            let tag = state.startedAt.timeIntervalSince1970
+            let mine = queue.sync { fleetLocalCounts(route: route, pools: pools, rollout: tag) }
             if let lease { _ = try? agent.client.put(keys.rolloutCounts(route, instance: me), mine.encoded(), lease: lease, timeout: 2) }
             let others = listed.filter { $0.key.hasPrefix(keys.rolloutCounts(route)) && $0.key != keys.rolloutCounts(route, instance: me) }
-                .compactMap { FleetRolloutCounts.decode($0.value) }
+                .compactMap { FleetRolloutCounts.decode($0.value) }.filter { $0.rollout == tag }
             let leader = listed.first(where: { $0.key == keys.rolloutLeader(route) })
             if let leader {
                 if leader.text == me, leader.lease == lease {
@@ -288,6 +307,7 @@ extension Proxy {
         rollouts[route] = run
         runtime.rolloutTotals[route] = FleetRolloutTotals()
         runtime.rolloutLastLook[route] = nil
+        runtime.rolloutWrittenSplit[route] = nil
         rolloutPins[route] = nil
         rolloutTransitions(route, [RolloutEvent(.resumed, "taken over by \(runtime.cluster.instance) from \(state.leader): \(machine.reason)")])
     }
