@@ -100,4 +100,31 @@ import Testing
             #expect(try await fleet.answers(i) == ["green", "green", "green", "green"], "\(fleet.instances[i].name)")
         }
     }
+
+    @Test func anOperatorsSwitchDuringAFleetRolloutAbortsIt() async throws {
+        let fleet = try await FleetBed.start(rollout: RolloutYAML(steps: [20, 50, 100], stepDuration: "60s", latency: nil))
+        defer { fleet.bed.tearDown() }
+        let start = try await fleet.cutover(["rollout", "start", "app", "green"], file: fleet.instances[1].configURL)
+        #expect(start.status == 0, "\(start)")
+        #expect(try await Self.leader(fleet) == "edge-2")
+        // Commands on an instance that does not lead are refused, naming the leader.
+        let pause = try await fleet.cutover(["rollout", "pause", "app"])
+        #expect(pause.status == 1 && pause.stderr.contains("edge-2"), "\(pause)")
+        try await waitUntil("the first step's split is in force everywhere", timeout: .seconds(20), every: .milliseconds(50)) {
+            try await Self.active(fleet).document.contains(#""pools":{"blue":80,"green":20}"#)
+        }
+
+        let switched = try await fleet.cutover(["switch", "app", "blue", "--no-smoke-test"], file: fleet.instances[2].configURL)
+        #expect(switched.status == 0, "\(switched)")
+        try await waitUntil("the leader aborts the rollout", timeout: .seconds(20), every: .milliseconds(50)) {
+            try await Self.machineState(fleet) == "aborted"
+        }
+        #expect(try await Self.leader(fleet).isEmpty)
+        let (generation, document) = try await Self.active(fleet)
+        #expect(document.contains("cutover switch app blue"), "the operator's split stands: \(document)")
+        for i in 0..<3 {
+            try await fleet.waitForGeneration(i, generation)
+            #expect(try await fleet.answers(i) == ["blue", "blue", "blue", "blue"], "\(fleet.instances[i].name)")
+        }
+    }
 }
