@@ -113,13 +113,14 @@ extension Proxy {
         }
         let keys = FleetKeys(prefix: runtime.cluster.prefix)
         do throws(EtcdError) {
-            if let stored = try agent.client.get(keys.rolloutState(name)).value, let state = FleetRolloutState.decode(stored.value),
-               state.machine.state.isActive {
+            let stored = try agent.client.get(keys.rolloutState(name)).value
+            if let stored, let state = FleetRolloutState.decode(stored.value), state.machine.state.isActive {
                 return .init(status: 409, description: "a fleet rollout of \(state.machine.canary) on route \(name) is already \(state.machine.state.rawValue) (led by \(state.leader)); abort it there first")
             }
             let state = FleetRolloutState(leader: runtime.cluster.instance, machine: run.machine.persisted, startedAt: run.startedAt, history: run.history)
             let result = try agent.client.txn(
-                [.version(key: keys.rolloutLeader(name), equals: 0)],
+                [.version(key: keys.rolloutLeader(name), equals: 0),
+                 stored.map { .modRevision(key: keys.rolloutState(name), equals: $0.modRevision) } ?? .version(key: keys.rolloutState(name), equals: 0)],
                 success: [.put(key: keys.rolloutLeader(name), value: Array(runtime.cluster.instance.utf8), lease: lease),
                           .put(key: keys.rolloutState(name), value: state.encoded(), lease: nil)],
                 failure: [.get(key: keys.rolloutLeader(name))])
@@ -258,7 +259,8 @@ extension Proxy {
                 }
             } else if let lease {
                 guard let result = try? agent.client.txn(
-                    [.version(key: keys.rolloutLeader(route), equals: 0)],
+                    // The state read is still the state: nobody took over and finished meanwhile.
+                    [.version(key: keys.rolloutLeader(route), equals: 0), .modRevision(key: keys.rolloutState(route), equals: stored.modRevision)],
                     success: [.put(key: keys.rolloutLeader(route), value: Array(me.utf8), lease: lease)]), result.succeeded else { continue }
                 queue.sync {
                     log.info("rollout \(route): leader \(state.leader) gone; this instance (\(me)) takes the rollout over")
@@ -272,11 +274,15 @@ extension Proxy {
     /// The leader's look at a route's rollout, on the fleet's summed counts (control queue).
     private func fleetLook(_ route: String, counts: [FleetRolloutCounts], leaderRevision: Int64, state: FleetRolloutState) {
         guard let runtime = fleet, !stopping else { return }
-        runtime.rolloutLeads[route] = leaderRevision
-        guard let run = rollouts[route], run.machine.state.isActive else {
+        guard let run = rollouts[route] else {
+            // The key is this instance's but it runs nothing (it restarted within its lease?).
+            runtime.rolloutLeads[route] = leaderRevision
             fleetResume(route, state: state)
             return
         }
+        // Finished here since the round read etcd (the key is released): nothing to look at.
+        guard run.machine.state.isActive, runtime.rolloutLeads[route] != nil else { return }
+        runtime.rolloutLeads[route] = leaderRevision
         let pools = [run.machine.canary, run.machine.baseline]
         var totals = runtime.rolloutTotals[route] ?? FleetRolloutTotals()
         totals.add(counts, pools: pools)
