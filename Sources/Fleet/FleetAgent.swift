@@ -103,6 +103,10 @@ public final class FleetAgent: Sendable {
 
     private var stopped: Bool { state.withLock { $0.stopped } }
 
+    /// The lease the instance's report is held by (nil until granted, or after it expired and
+    /// before the next one): what the instance's other leased keys (rollout leader, counts) use.
+    public var lease: Int64? { state.withLock { $0.lease } }
+
     // MARK: - Following the pointer
 
     private func follow() {

@@ -4,6 +4,10 @@
 ///   with its document, in one transaction.
 /// - `PREFIX/desired/<generation>` — the `FleetDocument` of each generation (never rewritten).
 /// - `PREFIX/instances/<instance>` — each live instance's `InstanceReport`, held by its lease.
+/// - `PREFIX/rollouts/<route>/leader` — the instance leading the route's rollout (its name),
+///   held by its lease; `…/state` — the rollout's state (no lease: it outlives its leader);
+///   `…/counts/<instance>` — each instance's cumulative counts of the rollout's pools, held by
+///   its lease.
 public struct FleetKeys: Sendable {
     public let prefix: String
 
@@ -13,6 +17,11 @@ public struct FleetKeys: Sendable {
     public func desired(_ generation: Int64) -> String { "\(prefix)/desired/\(generation)" }
     public var instances: String { "\(prefix)/instances/" }
     public func instance(_ name: String) -> String { "\(prefix)/instances/\(name)" }
+    public var rollouts: String { "\(prefix)/rollouts/" }
+    public func rolloutLeader(_ route: String) -> String { "\(prefix)/rollouts/\(route)/leader" }
+    public func rolloutState(_ route: String) -> String { "\(prefix)/rollouts/\(route)/state" }
+    public func rolloutCounts(_ route: String) -> String { "\(prefix)/rollouts/\(route)/counts/" }
+    public func rolloutCounts(_ route: String, instance: String) -> String { "\(prefix)/rollouts/\(route)/counts/\(instance)" }
 
     /// The generation an `active` value names, or nil when it is not a positive number.
     public static func generation(_ value: EtcdKeyValue) -> Int64? {

@@ -85,6 +85,8 @@ final class FleetBed: @unchecked Sendable {
     let blue: Backend
     let green: Backend
     let prefix = "/cutover/test"
+    /// Route `app`'s `rollout:` policy in every instance's file (nil: none).
+    private(set) var rollout: RolloutYAML?
     private(set) var instances: [Instance] = []
 
     private init(bed: TestBed, etcd: EtcdServer, blue: Backend, green: Backend) {
@@ -95,11 +97,12 @@ final class FleetBed: @unchecked Sendable {
     }
 
     /// etcd, the two backends, and `names` instances started and reporting to etcd.
-    static func start(_ names: [String] = ["edge-1", "edge-2", "edge-3"]) async throws -> FleetBed {
+    static func start(_ names: [String] = ["edge-1", "edge-2", "edge-3"], rollout: RolloutYAML? = nil) async throws -> FleetBed {
         let bed = try TestBed()
         let etcd = try EtcdServer(in: bed.directory)
         bed.adopt(try await etcd.start())
         let fleet = FleetBed(bed: bed, etcd: etcd, blue: try await bed.backend("blue"), green: try await bed.backend("green"))
+        fleet.rollout = rollout
         for name in names {
             let state = bed.directory.appendingPathComponent("state-\(name)", isDirectory: true)
             fleet.instances.append(Instance(name: name, port: try Ports.free(), adminPort: try Ports.free(),
@@ -122,7 +125,7 @@ final class FleetBed: @unchecked Sendable {
               - { name: web, listen: 127.0.0.1:\(instance.port), route: app }
             routes:
               app:
-                pools: { blue: 100, green: 0\(extraPool ? ", red: 0" : "") }
+                pools: { blue: 100, green: 0\(extraPool ? ", red: 0" : "") }\(rollout.map { "\n" + $0.lines.map { "    " + $0 }.joined(separator: "\n") } ?? "")
             pools:
               blue:
                 backends: [ { address: 127.0.0.1:\(blue.port) } ]

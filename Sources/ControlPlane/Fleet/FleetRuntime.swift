@@ -1,4 +1,5 @@
 import Config
+import Dispatch
 import Fleet
 
 /// The proxy's fleet state (control queue only): the local file's config without the overlay,
@@ -15,6 +16,17 @@ final class FleetRuntime {
     /// The last generation refused and why (cleared by the next one applied).
     var refused: (generation: Int64, reason: String)?
     var agent: FleetAgent?
+    /// Fleet rollouts: the routes whose rollout this instance leads (the leader key's revision),
+    /// the fleet's summed counts of each, the last look, and the ticker (on its own queue).
+    var rolloutLeads: [String: Int64] = [:]
+    var rolloutTotals: [String: FleetRolloutTotals] = [:]
+    var rolloutLastLook: [String: UInt64] = [:]
+    /// The split each led rollout last put in the fleet's document (nil: none yet).
+    var rolloutWrittenSplit: [String: [String: Int]] = [:]
+    var rolloutTicker: (any DispatchSourceTimer)?
+    let rolloutQueue = DispatchQueue(label: "cutover.fleet-rollouts")
+    /// Set while a generation a rollout wrote is applied: its split is the rollout's, not an operator's.
+    var applyingRolloutGeneration = false
 
     init(cluster: ClusterConfig, base: CutoverConfig) {
         self.cluster = cluster

@@ -71,6 +71,7 @@ extension Proxy {
 
     /// Revokes the lease so the instance leaves the fleet's list at once (on the way out).
     func stopFleet() {
+        stopFleetRollouts()
         let agent = queue.sync { fleet?.agent }
         agent?.stop()
     }
@@ -115,7 +116,9 @@ extension Proxy {
             return FleetRefusal(reason)
         }
         let started = MonotonicClock.now()
+        runtime.applyingRolloutGeneration = document.writtenBy.hasPrefix("cutover rollout ")
         let outcome = reloadReporting(fleet: document)
+        runtime.applyingRolloutGeneration = false
         if case .failure(let error) = outcome.result {
             noteFleetRefusal(document.generation, "\(error)")
             return FleetRefusal("\(error)")

@@ -34,7 +34,12 @@ extension Proxy {
             case .success(let started): events = started
             case .failure(let error): return .failure(error)
             }
+            if fleet != nil, let refusal = claimFleetRollout(name) {
+                rollouts[name] = nil
+                return .failure(refusal)
+            }
         } else {
+            if let refusal = fleetRolloutRefusal(name) { return .failure(refusal) }
             guard var run = rollouts[name] else {
                 return .failure(.init(status: 409, description: "no rollout on route \(name) since the proxy started"))
             }
@@ -102,14 +107,20 @@ extension Proxy {
     }
 
     /// One look at a route's rollout (its timer).
-    private func rolloutLook(_ name: String) {
+    /// With `fleetReadings` (a fleet rollout's leader): the fleet's summed counts.
+    func rolloutLook(_ name: String, fleetReadings: RolloutMachine.Readings? = nil) {
         guard var run = rollouts[name], run.machine.state.isActive, !stopping else { return }
-        let reports = gatherReports(timeout: .seconds(1))
-        guard reports.count == mailboxes.count else {
-            log.warning("rollout \(name): a worker did not report in time; look skipped")
-            return
+        let readings: RolloutMachine.Readings
+        if let fleetReadings {
+            readings = fleetReadings
+        } else {
+            let reports = gatherReports(timeout: .seconds(1))
+            guard reports.count == mailboxes.count else {
+                log.warning("rollout \(name): a worker did not report in time; look skipped")
+                return
+            }
+            readings = self.readings(for: run.machine, from: reports)
         }
-        let readings = self.readings(for: run.machine, from: reports)
         let judge = run.judge
         let looksBefore = run.machine.looks
         let events = run.machine.tick(now: MonotonicClock.now(), canaryReady: canaryReady(run.machine.canary), readings: readings,
@@ -165,7 +176,7 @@ extension Proxy {
         rollouts[name] = run
         if !events.isEmpty && !byReload {
             applyRolloutSplit(run.machine)
-            if !run.machine.state.isActive { writeFinalSplit(run.machine) }
+            if !run.machine.state.isActive && !leadsFleetRollout(name) { writeFinalSplit(run.machine) }
         }
         scheduleRolloutLook(name)
         saveRollouts()
@@ -189,7 +200,8 @@ extension Proxy {
         guard let route = config.route(named: machine.route) else { return }
         let byName = rolloutWeights(machine, route: route)
         let weights = route.pools.map { byName[$0.name] ?? 0 }
-        if !machine.state.isActive {
+        let fleetLed = leadsFleetRollout(machine.route)
+        if !machine.state.isActive && !fleetLed {
             rolloutPins[machine.route] = RolloutPin(weights: byName, configured: Dictionary(route.pools.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }))
         }
         ramps.pin(route: machine.route, weights: weights)
@@ -202,6 +214,8 @@ extension Proxy {
             log.warning("rollout \(machine.route): a worker took over 5 s to take the new split")
         }
         publishEffectiveSplits()
+        // A fleet rollout's split goes to every instance as a generation (this one has it now).
+        if fleetLed { writeFleetRolloutSplit(machine, weights: byName) }
     }
 
     /// The finished rollout's split into the config file (only the route's weights change:
@@ -273,7 +287,8 @@ extension Proxy {
             rolloutTimers[name] = nil
             return
         }
-        guard rolloutTimers[name] == nil else { return }
+        // A fleet rollout is looked at by the fleet's ticker, on the fleet's counts.
+        guard rolloutTimers[name] == nil, fleet == nil else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         let interval = Int(min(run.machine.policy.interval, UInt64(Int.max)))
         timer.schedule(deadline: .now() + .nanoseconds(interval), repeating: .nanoseconds(interval), leeway: .milliseconds(10))
@@ -301,6 +316,8 @@ extension Proxy {
 
     /// Writes the rollouts still running to the state file.
     func saveRollouts() {
+        saveFleetRollouts()
+        guard fleet == nil else { return }
         let active = rollouts.values.filter { $0.machine.state.isActive }
             .map { RolloutStateFile.Saved(machine: $0.machine.persisted, startedAt: $0.startedAt, history: $0.history) }
             .sorted { $0.machine.route < $1.machine.route }
@@ -314,6 +331,11 @@ extension Proxy {
     /// At start-up: resumes the rollouts the state file holds, each at the step it was in, when
     /// the config still has its route, policy and pools.
     func resumeRollouts() {
+        // In a fleet, a rollout's state is in etcd; another instance resumes it when this one dies.
+        guard fleet == nil else {
+            startFleetRollouts()
+            return
+        }
         let file = RolloutStateFile(directory: config.stateDirectory)
         let saved: [RolloutStateFile.Saved]
         switch file.load() {
@@ -356,7 +378,8 @@ extension Proxy {
             let pools = now.pools.map(\.name)
             if let missing = [m.canary, m.baseline].first(where: { !pools.contains($0) }) {
                 aborts[name] = "the reload removed pool \(missing) from route \(name): rollout aborted"
-            } else if was.pools.map(\.name) != pools || was.pools.map(\.weight) != now.pools.map(\.weight) {
+            } else if was.pools.map(\.name) != pools
+                        || (was.pools.map(\.weight) != now.pools.map(\.weight) && fleet?.applyingRolloutGeneration != true) {
                 let split = now.pools.map { "\($0.name) \($0.weight)" }.joined(separator: ", ")
                 aborts[name] = "the reload changed route \(name)'s split to \(split): the operator has taken over, rollout aborted"
             } else if was.rollout != now.rollout {
