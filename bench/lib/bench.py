@@ -41,6 +41,10 @@ CASES = {c.name: c for c in [
          "handshake", direct=False, tls=True),
     Case("tls-ka-c32", "keep-alive over TLS, 32 connections", "wrk", conns=32, direct=False, tls=True),
     Case("tls-idle", "idle keep-alive TLS client connections", "idle", direct=False, tls=True),
+    Case("h2-tls", "HTTP/2 over TLS (ALPN h2), 32 connections x 10 streams (h2load -m 10)", "h2",
+         direct=False, tls=True),
+    Case("h2c", "HTTP/2 cleartext (prior knowledge), 32 connections x 10 streams (h2load -m 10)",
+         "h2", direct=False),
 ]}
 TLS_CASES = [c for c in CASES.values() if c.tls]
 
@@ -55,7 +59,7 @@ class Set:
 SETS = [
     Set("w1", "1 worker (workers: 1, nbthread 1, worker_processes 1)", 1, "1", "0", 1,
         ["ka-c1", "ka-c32", "ka-c256", "close-c32", "64k-c32", "rate", "idle10k", "reload",
-         "tls-hs", "tls-ka-c32", "tls-idle"],
+         "tls-hs", "tls-ka-c32", "tls-idle", "h2-tls", "h2c"],
         "proxy alone on CPU 1; load generator (wrk/h2load, 1 thread), both upstream nginx and "
         "this orchestrator on CPU 0"),
     Set("w2", "2 workers (workers: 2, nbthread 2, worker_processes 2)", 2, "0,1", "0,1", 2,
@@ -77,6 +81,9 @@ class Stack:
         self.proxies = {"cutover": C.Cutover(workdir, s.proxy_cpus, s.workers, binary, tls),
                         "haproxy": C.HAProxy(workdir, s.proxy_cpus, s.workers, tls),
                         "nginx": C.NginxProxy(workdir, s.proxy_cpus, s.workers, tls)}
+        self.h2 = any(c.kind == "h2" for c in s.cases)
+        for p in self.proxies.values():
+            p.h2 = self.h2
 
     def all(self):
         return self.upstreams + list(self.proxies.values())
@@ -105,7 +112,10 @@ class Stack:
                 p.start()
 
 
-def url(name, path, tls=False):
+def url(name, path, tls=False, h2=False):
+    if h2:
+        return (f"https://127.0.0.1:{C.H2_TLS_PORTS[name]}{path}" if tls
+                else f"http://127.0.0.1:{C.H2C_PORTS[name]}{path}")
     if tls:
         return f"https://127.0.0.1:{C.TLS_PORTS[name]}{path}"
     return f"http://127.0.0.1:{C.PORTS[name]}{path}"
@@ -118,6 +128,9 @@ def run_load(args, s, case, name, proc, scratch):
     if case.kind == "rate":
         r = M.h2load_rate(url(name, case.path), 32, args.rate, args.duration, s.load_cpus,
                           os.path.join(scratch, "h2load.log"))
+    elif case.kind == "h2":
+        r = M.h2load_streams(url(name, case.path, tls=case.tls, h2=True), 32, 10, args.duration,
+                             s.load_cpus, os.path.join(scratch, "h2load.log"))
     elif case.kind == "handshake":
         r = M.h2load_handshakes(url(name, case.path, tls=True), args.duration, s.load_cpus)
     else:
@@ -276,6 +289,10 @@ def run_round(args, s, rnd, scratch, meta, results):
             M.wrk(url(who, "/small"), 32, 1, s.load_cpus, threads=s.threads)
             if stack.tls and who in C.TLS_PORTS:
                 M.wrk(url(who, "/small", tls=True), 32, 1, s.load_cpus, threads=s.threads)
+            if stack.h2 and who in C.H2C_PORTS:
+                for tls in ((True, False) if stack.tls else (False,)):
+                    M.h2load_streams(url(who, "/small", tls=tls, h2=True), 32, 10, 1, s.load_cpus,
+                                     os.path.join(work, "h2load-warm.log"))
         for case in s.cases:
             for who in CONTENDERS:
                 if who == "direct" and not case.direct:
@@ -338,7 +355,8 @@ def main():
     scratch = os.path.join(results_dir, name + ".tmp")
     os.makedirs(scratch, exist_ok=True)
     os.chmod(scratch, 0o755)
-    for port in [*C.UPSTREAM_PORTS, *C.PORTS.values(), *C.TLS_PORTS.values()]:
+    for port in [*C.UPSTREAM_PORTS, *C.PORTS.values(), *C.TLS_PORTS.values(),
+                 *C.H2_TLS_PORTS.values(), *C.H2C_PORTS.values()]:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             sys.exit(f"bench: port {port} is already in use; stop what listens there")

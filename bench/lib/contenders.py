@@ -15,6 +15,10 @@ UPSTREAM_PORTS = (18101, 18102)
 PORTS = {"direct": UPSTREAM_PORTS[0], "cutover": 18081, "haproxy": 18082, "nginx": 18083}
 # The same proxies terminating TLS (same certificate, TLS 1.2-1.3, the same ECDHE+AEAD suites).
 TLS_PORTS = {"cutover": 18441, "haproxy": 18442, "nginx": 18443}
+# HTTP/2 from clients (issue 17), when a set runs an h2 case: over TLS (ALPN h2,http/1.1, the same
+# certificate) and h2c (prior knowledge on a plain listener); upstreams stay HTTP/1.1.
+H2_TLS_PORTS = {"cutover": 18451, "haproxy": 18452, "nginx": 18453}
+H2C_PORTS = {"cutover": 18091, "haproxy": 18092, "nginx": 18093}
 # cutover's suites and groups (Sources/TLS/TLSPolicy.swift), given to HAProxy and nginx too.
 TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
                  "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
@@ -66,6 +70,7 @@ class Proc:
 
     def __init__(self, workdir, cpus, workers=1, tls=None):
         self.dir, self.cpus, self.workers, self.tls = workdir, cpus, workers, tls
+        self.h2 = False  # Stack sets it when the set runs an h2 case: listeners on the H2 ports
         self.p = None
         self.log = os.path.join(workdir, f"{self.name}.log")
 
@@ -83,6 +88,10 @@ class Proc:
         wait_port(self.port())
         if self.tls and self.name in TLS_PORTS:
             wait_port(TLS_PORTS[self.name])
+        if self.h2 and self.name in H2C_PORTS:
+            wait_port(H2C_PORTS[self.name])
+            if self.tls:
+                wait_port(H2_TLS_PORTS[self.name])
         self.started = time.time()
 
     def alive(self):
@@ -201,6 +210,23 @@ class Cutover(Proc):
       certificates:
         - {{ cert: {self.tls["crt"]}, key: {self.tls["key"]} }}
 """
+        if self.h2:
+            tls += f"""  - name: h2c
+    listen: 127.0.0.1:{H2C_PORTS[self.name]}
+    protocol: http
+    route: app
+    http2: h2c
+"""
+            if self.tls:
+                tls += f"""  - name: h2-tls
+    listen: 127.0.0.1:{H2_TLS_PORTS[self.name]}
+    protocol: http
+    route: app
+    http2: true
+    tls:
+      certificates:
+        - {{ cert: {self.tls["crt"]}, key: {self.tls["key"]} }}
+"""
         self.conf = self.write_file("cutover.yaml", f"""# bench config, generation {self.generation}
 workers: {self.workers}
 listeners:
@@ -250,6 +276,14 @@ class HAProxy(Proc):
             tls_frontend = (f"frontend web-tls\n"
                             f"    bind 127.0.0.1:{TLS_PORTS[self.name]} ssl crt {self.tls['pem']} alpn http/1.1\n"
                             f"    default_backend app\n")
+        if self.h2:
+            tls_frontend += (f"frontend h2c\n"
+                             f"    bind 127.0.0.1:{H2C_PORTS[self.name]} proto h2\n"
+                             f"    default_backend app\n")
+            if self.tls:
+                tls_frontend += (f"frontend h2-tls\n"
+                                 f"    bind 127.0.0.1:{H2_TLS_PORTS[self.name]} ssl crt {self.tls['pem']} alpn h2,http/1.1\n"
+                                 f"    default_backend app\n")
         self.conf = self.write_file("haproxy.cfg", f"""global
     nbthread {self.workers}
     maxconn {MAX_CONNS}
@@ -302,6 +336,10 @@ class NginxProxy(Proc):
         ssl_prefer_server_ciphers on;
         ssl_session_cache shared:SSL:10m;
 """
+        if self.h2:
+            tls = f"        listen 127.0.0.1:{H2C_PORTS[self.name]} http2 reuseport backlog=4096;\n" + tls
+            if self.tls:
+                tls = f"        listen 127.0.0.1:{H2_TLS_PORTS[self.name]} ssl http2 reuseport backlog=4096;\n" + tls
         self.conf = self.write_file("nginx-proxy.conf", head + f"""worker_processes {self.workers};
 http {{
     access_log off;

@@ -147,6 +147,36 @@ def h2load_rate(url, clients, total_rate, secs, cpus, logfile):
             "mean": sum(lat) / max(1, len(lat)), "pct": pct}
 
 
+def h2load_streams(url, clients, streams, secs, cpus, logfile):
+    """HTTP/2 (h2 by ALPN over https, h2c with prior knowledge over http): `clients` connections,
+    `streams` concurrent streams each, as fast as they are answered, for `secs` seconds;
+    latency percentiles from h2load's per-request log."""
+    argv = ["taskset", "-c", cpus, "h2load", "-t", "1", "-c", str(clients), "-m", str(streams),
+            "-D", str(secs), "--log-file", logfile, url]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored, (\d+) timeout", run.stdout)
+    if m is None:
+        raise RuntimeError(f"h2load failed ({run.returncode}): {run.stdout}{run.stderr}")
+    total, started, done, ok, failed, errored, timeout = map(int, m.groups())
+    proto = re.search(r"Application protocol: (\S+)", run.stdout)
+    lat, bad_status = [], 0
+    with open(logfile) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3:
+                lat.append(int(parts[2]))
+                bad_status += not parts[1].startswith("2")
+    os.remove(logfile)
+    pct = percentiles(lat)
+    return {"requests": ok, "rps": ok / secs, "protocol": proto.group(1) if proto else "?",
+            "errors": {"failed": failed, "errored": errored, "timeout": timeout,
+                       "status": bad_status},
+            "errors_total": failed + errored + timeout + bad_status,
+            "min": min(lat, default=0), "max": max(lat, default=0),
+            "mean": sum(lat) / max(1, len(lat)), "pct": pct}
+
+
 def h2load_handshakes(url, secs, cpus, batch=100, parallel=2):
     """Full TLS handshakes per second: h2load runs of `batch` clients making one request each
     (`-c B -n B`: every client connects once, so no client ever has a session to resume; h2load
