@@ -1,5 +1,6 @@
 import Admin
 import Config
+import DataPlane
 import Dispatch
 import EventLoop
 import Fleet

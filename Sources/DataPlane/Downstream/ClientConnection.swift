@@ -101,6 +101,7 @@ final class ClientConnection: ExchangeClient {
     var wantsPayloadOnly: Bool { false }
     var isHTTP2: Bool { false }
     func recycle(_ exchange: Exchange<ClientConnection>) { worker.recycle(exchange) }
+    func spareExchange() -> Exchange<ClientConnection> { worker.takeExchange(for: self) }
     func upstreamOwner(_ exchange: Exchange<ClientConnection>) -> FDOwner { .upstream(exchange) }
 
     /// Bytes for the client not yet handed to the kernel.
@@ -198,9 +199,7 @@ final class ClientConnection: ExchangeClient {
         clientOut.clear()
         writeErrorResponse(status: status, into: &clientOut)
         if state == .readingHead {
-            let record = worker.takeExchange(for: self)
-            record.recordUnrouted(status: status, answerBytes: clientOut.readableCount, headStarted: headStarted)
-            record.release()
+            recordUnroutedAnswer(status: status, headStarted: headStarted)
         } else if let exchange {
             exchange.responseBytes = clientOut.readableCount
             exchange.record(status: status, answeredBy: .proxy)

@@ -48,6 +48,7 @@ final class H2ClientStream: ExchangeClient {
     var codec: H2ServerCodec { connection.codec }
 
     func recycle(_ exchange: Exchange<H2ClientStream>) { worker.recycle(exchange) }
+    func spareExchange() -> Exchange<H2ClientStream> { worker.takeExchange(for: self) }
     func upstreamOwner(_ exchange: Exchange<H2ClientStream>) -> FDOwner { .h2Upstream(exchange) }
 
     // MARK: the request
@@ -328,11 +329,9 @@ final class H2ClientStream: ExchangeClient {
 
     /// A request whose translated head did not parse: answered and counted like an HTTP/1 one.
     private func answerUnrouted(_ status: Int) {
-        let record = worker.takeExchange(for: self)
         clientOut.clear()
         writeErrorResponse(status: status, into: &clientOut)
-        record.recordUnrouted(status: status, answerBytes: clientOut.readableCount, headStarted: nil)
-        record.release()
+        recordUnroutedAnswer(status: status, headStarted: nil)
         clientIn.clear()
         phase = .answered
     }

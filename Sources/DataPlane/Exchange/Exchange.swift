@@ -358,9 +358,7 @@ final class Exchange<Client: ExchangeClient> {
                 worker.close(u.fd)
             }
         }
-        attempts.release(worker)
-        upstreamOut.clear()
-        upstreamOut.releaseIfEmpty()
+        // The claim and the request buffer go back in `release`, which the client calls now.
         client.exchangeFinished(closing: machine.closeAfter)
     }
 

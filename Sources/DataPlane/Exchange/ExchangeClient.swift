@@ -34,6 +34,18 @@ protocol ExchangeClient: AnyObject {
     func drive()
     /// Gives a finished exchange back to the worker's spares.
     func recycle(_ exchange: Exchange<Self>)
+    /// An exchange from the worker's spares, bound to this client.
+    func spareExchange() -> Exchange<Self>
     /// The descriptor owner an upstream connection of this exchange is registered as.
     func upstreamOwner(_ exchange: Exchange<Self>) -> FDOwner
+}
+
+extension ExchangeClient {
+    /// Counts the proxy's answer (already in `clientOut`) to a request that never became an
+    /// exchange (a head that did not parse, or came too slowly), as HTTP/1 and HTTP/2 alike do.
+    func recordUnroutedAnswer(status: Int, headStarted: UInt64?) {
+        let record = spareExchange()
+        record.recordUnrouted(status: status, answerBytes: clientOut.readableCount, headStarted: headStarted)
+        record.release()
+    }
 }
