@@ -144,6 +144,12 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     /// redirect's Location): emptied per head, its capacity kept.
     var extraLines: [UInt8] = []
 
+    /// Empties `extraLines` for the next head. Most heads get none, and an empty array is left
+    /// alone: `removeAll` would still pay a uniqueness check and a retain/release of its storage.
+    func clearExtraLines() {
+        if !extraLines.isEmpty { extraLines.removeAll(keepingCapacity: true) }
+    }
+
     public init(index: Int, table: RoutingTable) throws(SyscallError) {
         self.index = index
         mailbox = try Mailbox()
@@ -170,13 +176,19 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     }
 
     deinit {
-        // Connections hold buffers from `bufferPool`: release them before the pool goes.
+        tearDown()
+        addressScratch.deallocate()
+        targetScratch.deallocate()
+    }
+
+    /// Lets go of every connection and exchange the worker still holds, once its loop is over.
+    /// They hold the worker strongly (see `ClientConnection.worker`), so this is what lets the
+    /// worker go too; and their buffers come from `bufferPool`, which must outlive them.
+    private func tearDown() {
         owners.removeAll()
         spareExchanges.removeAll()
         spareH2Exchanges.removeAll()
         idlePool.forgetAll()
-        addressScratch.deallocate()
-        targetScratch.deallocate()
     }
 
     var settings: ProxySettings { routing.table.settings }
@@ -185,6 +197,7 @@ public final class Worker: EventLoopHandler, @unchecked Sendable {
     public func run() {
         do {
             try loop.run(self)
+            tearDown()
         } catch {
             // epoll_wait itself failing leaves nothing to serve with: say so and stop the process.
             let line = Array("cutover: worker \(index): \(error)\n".utf8)

@@ -9,8 +9,9 @@ public struct ByteBuffer: ~Copyable {
     public private(set) var readerIndex: Int = 0
     public private(set) var writerIndex: Int = 0
     public let initialCapacity: Int
-    /// Where first allocations come from and released blocks go back to; nil: plain malloc.
-    private unowned(unsafe) let pool: BufferPool?
+    /// Where first allocations come from and released blocks go back to (a pool's free list,
+    /// reached without reference counting); nil: plain malloc.
+    private let pool: UnsafeMutablePointer<FreeBlocks>?
 
     public init(initialCapacity: Int = 16384) {
         self.storage = nil
@@ -25,7 +26,7 @@ public struct ByteBuffer: ~Copyable {
         self.storage = nil
         self.capacity = 0
         self.initialCapacity = pool.blockSize
-        self.pool = pool
+        self.pool = pool.blocks
     }
 
     deinit {
@@ -33,7 +34,7 @@ public struct ByteBuffer: ~Copyable {
     }
 
     private func returnStorage(_ block: UnsafeMutableRawPointer) {
-        if let pool, capacity == pool.blockSize { pool.give(block) } else { block.deallocate() }
+        if let pool, capacity == pool.pointee.blockSize { pool.pointee.give(block) } else { block.deallocate() }
     }
 
     @inline(__always) public var readableCount: Int { writerIndex - readerIndex }
@@ -77,9 +78,9 @@ public struct ByteBuffer: ~Copyable {
     /// Makes room for `count` more bytes: first by moving unread bytes to the front, then by growing.
     public mutating func reserveWritable(_ count: Int) {
         if storage == nil {
-            if let pool, count <= pool.blockSize {
-                capacity = pool.blockSize
-                storage = pool.take()
+            if let pool, count <= pool.pointee.blockSize {
+                capacity = pool.pointee.blockSize
+                storage = pool.pointee.take()
             } else {
                 capacity = max(initialCapacity, count)
                 storage = .allocate(byteCount: capacity, alignment: 16)

@@ -19,7 +19,12 @@ public protocol EventLoopHandler: AnyObject {
 public final class EventLoop {
     public let selector: Selector
     /// Monotonic nanoseconds, read once per iteration: precise enough for timeouts.
-    public private(set) var now: UInt64
+    public private(set) var now: UInt64 {
+        get { clock.now }
+        set { clock.cell.pointee = newValue }
+    }
+    /// The same `now`, for connections and exchanges to keep a copy of.
+    public let clock: LoopClock
     private var timers = TimerHeap()
     private let timerFD: Int32
     private var armedDeadline: UInt64 = .max
@@ -32,6 +37,7 @@ public final class EventLoop {
             timerfd_create(CLOCK_MONOTONIC, Int32(TFD_NONBLOCK | TFD_CLOEXEC))
         }
         self.mailboxFD = mailboxFD
+        clock = LoopClock()
         now = MonotonicClock.now()
         try selector.register(timerFD, readable: true, writable: false)
         try selector.register(mailboxFD, readable: true, writable: false)
@@ -39,6 +45,7 @@ public final class EventLoop {
 
     deinit {
         Glibc.close(timerFD)
+        clock.cell.deallocate()
     }
 
     public var pendingTimers: Int { timers.count }

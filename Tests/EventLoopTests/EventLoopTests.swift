@@ -132,14 +132,18 @@ import Testing
         let fd = makeTimerFD(deadline: deadline)
         defer { loop.selector.deregister(fd); Glibc.close(fd) }
         try loop.selector.register(fd, readable: true, writable: false)
+        // Connections read `now` through a copy of the loop's clock: it must be the same value.
+        let clock = loop.clock
         var nowSeen: UInt64 = 0
+        var clockSeen: UInt64 = 0
         handler.onIO = { h, eventFD, _ in
-            if eventFD == fd { nowSeen = loop.now; h.stop() }
+            if eventFD == fd { nowSeen = loop.now; clockSeen = clock.now; h.stop() }
         }
 
         #expect(try runLoop(loop, handler))
         #expect(nowSeen >= deadline,
                 "loop.now was \((deadline - min(nowSeen, deadline)) / millisecond) ms stale in handle(fd:events:)")
+        #expect(clockSeen == nowSeen)
     }
 
     @Test func ioEventsReachTheHandler() throws {

@@ -63,7 +63,7 @@ final class H2ClientStream: ExchangeClient {
         responseTrailers.removeAll(keepingCapacity: true)
         requestTrailers.removeAll(keepingCapacity: true)
         unreportedPayload = 0
-        lastActivity = worker.loop.now
+        lastActivity = connection.now
         let fields = codec.inbound
         chunkedBody = false
         writeRequestHead(head, fields)
@@ -156,7 +156,7 @@ final class H2ClientStream: ExchangeClient {
             clientIn.append(bytes)
         }
         unreportedPayload += bytes.count
-        lastActivity = worker.loop.now
+        lastActivity = connection.now
     }
 
     /// Request trailers: they travel in the last chunk of a chunked body (a body sent with a

@@ -10,7 +10,11 @@ import Transport
 /// its exchange stops reading its upstream while the codec holds a high-water mark of its
 /// answer, and its client's window reopens only as its request body is forwarded.
 final class H2Connection {
-    unowned(unsafe) let worker: Worker
+    // A strong `let`: read through a live object it costs nothing (the compiler borrows it), where
+    // an unowned(unsafe) load costs a retain/release pair per access. The cycle with the worker's
+    // tables ends at `Worker.tearDown`.
+    let worker: Worker
+    let clock: LoopClock
     var stream: ByteStream
     var fd: Int32 { stream.fd }
     let generation: UInt32
@@ -41,6 +45,7 @@ final class H2Connection {
     /// Takes over `connection`'s socket and the bytes it already read.
     init(replacing connection: ClientConnection, codec: H2ServerCodec, generation: UInt32) {
         worker = connection.worker
+        clock = connection.clock
         stream = connection.stream
         peer = connection.peer
         listener = connection.listener
@@ -49,7 +54,7 @@ final class H2Connection {
         input = ByteBuffer(pool: connection.worker.bufferPool)
         output = ByteBuffer(pool: connection.worker.bufferPool)
         swap(&input, &connection.clientIn)
-        lastActivity = connection.worker.loop.now
+        lastActivity = connection.now
     }
 
     /// The codec for a new connection, with the listener's limits.
@@ -62,7 +67,7 @@ final class H2Connection {
         return try? H2ServerCodec(settings: h2)
     }
 
-    var now: UInt64 { worker.loop.now }
+    var now: UInt64 { clock.now }
 
     // MARK: events
 

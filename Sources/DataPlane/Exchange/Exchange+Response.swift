@@ -111,7 +111,7 @@ extension Exchange {
     /// The final head gets the sticky Set-Cookie and the route's and rule's response edits; an
     /// interim head (1xx, 101) goes as the backend sent it.
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool, informational: Bool) {
-        worker.extraLines.removeAll(keepingCapacity: true)
+        worker.clearExtraLines()
         if !informational, let route {
             // Read in place: no copy of the route per response.
             let table = routing.table

@@ -13,11 +13,14 @@ import Metrics
 /// Exchanges are recycled by their worker (`Worker.takeExchange`): a keep-alive request
 /// allocates none, and a connection between requests holds none. Confined to its worker's thread.
 final class Exchange<Client: ExchangeClient> {
-    // unowned(unsafe): the worker outlives every exchange, and the client connection outlives
-    // the exchange it holds (it gives it back before it goes). A checked reference would cost a
-    // retain/release pair per access on the hot path.
-    unowned(unsafe) let worker: Worker
+    // A strong `let`: read through a live object it costs nothing (the compiler borrows it), where
+    // an unowned(unsafe) load costs a retain/release pair per access. The cycle with the worker's
+    // tables ends at `Worker.tearDown`.
+    let worker: Worker
+    // unowned(unsafe): the client connection outlives the exchange it holds (it gives it back
+    // before it goes), and a recycled exchange serves another client, so this cannot be a `let`.
     unowned(unsafe) var client: Client
+    let clock: LoopClock
 
     var machine = ExchangeMachine()
     var request = RequestFacts()
@@ -56,13 +59,14 @@ final class Exchange<Client: ExchangeClient> {
     init(worker: Worker, client: Client) {
         self.worker = worker
         self.client = client
+        clock = worker.loop.clock
         routing = worker.routing
         upstreamOut = ByteBuffer(pool: worker.bufferPool)
         accessLogCapture = AccessLogCapture(pool: worker.bufferPool)
     }
 
     var settings: ProxySettings { worker.settings }
-    var now: UInt64 { worker.loop.now }
+    var now: UInt64 { clock.now }
 
     // MARK: starting
 
@@ -165,7 +169,7 @@ final class Exchange<Client: ExchangeClient> {
         // route per request); most routes have none.
         let source = client.clientIn.readable
         let table = routing.table
-        worker.extraLines.removeAll(keepingCapacity: true)
+        worker.clearExtraLines()
         if !table.routes[route].requestEdits.isEmpty {
             table.routes[route].requestEdits.drop(from: &worker.requestHead.fields, source: source)
             table.routes[route].requestEdits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
@@ -194,7 +198,7 @@ final class Exchange<Client: ExchangeClient> {
     /// location followed by the request's path and query as sent. Returns the status.
     private func writeLocalAnswer(_ spec: RequestRule) -> Int {
         let source = client.clientIn.readable
-        worker.extraLines.removeAll(keepingCapacity: true)
+        worker.clearExtraLines()
         var status = 200
         var body: [UInt8] = []
         switch spec.action {

@@ -50,42 +50,47 @@ enum ConnectOutcome {
 /// exchanges and TCP relays alike. It knows nothing of codecs: it hands back a connection
 /// registered for `owner`, or why there is none.
 struct Connector {
-    unowned(unsafe) let worker: Worker
+    let worker: Worker
 
     /// `attempt` is asked before each pick (the exchange's attempt limit); `refused` hears of each
     /// backend that refused at once (its failure, counted by the caller). `reuse`: an idle
     /// connection may serve (HTTP; a TCP relay needs a fresh one).
     func connect(pool: Int, routing: WorkerRouting, attempts: inout BackendAttempts, owner: FDOwner, reuse: Bool,
                  attempt: () -> Bool, refused: (_ backendID: Int) -> Void) -> ConnectOutcome {
-        let spec = routing.table.pools[pool]
+        // The pool and backend are read field by field where needed: a copy of the pool's
+        // description would cost a retain and release for each of its references, per request.
+        let pools = routing.table.pools
         while attempt() {
-            guard let backend = attempts.pick(pool: pool, routing: routing, worker: worker, now: worker.loop.now) else { break }
-            let target = spec.backends[backend]
-            let key = IdleKey(address: target.address, tlsProfile: spec.tls?.profile ?? 0)
+            guard let backend = attempts.pick(pool: pool, routing: routing, worker: worker, now: worker.loop.clock.now)
+            else { break }
+            let address = pools[pool].backends[backend].address
+            let backendID = pools[pool].backends[backend].id
+            let key = IdleKey(address: address, tlsProfile: pools[pool].tls?.profile ?? 0)
             if reuse, let idle = worker.idlePool.take(for: key) {
                 idle.stream.assumeWritable()
                 worker.own(idle.fd, as: owner)
                 return .connection(idle)
             }
             var secure: SecureChannel?
-            if let tls = spec.tls {
-                guard let connection = try? TLSConnection(client: tls.context, serverName: target.serverName) else {
+            if let tls = pools[pool].tls {
+                let serverName = pools[pool].backends[backend].serverName
+                guard let connection = try? TLSConnection(client: tls.context, serverName: serverName) else {
                     attempts.release(worker)  // out of memory for a TLS state: try the next one
                     continue
                 }
                 secure = SecureChannel(connection, pool: worker.bufferPool)
             }
-            switch open(target.address, owner: owner) {
+            switch open(address, owner: owner) {
             case .success(let (fd, generation, connected)):
                 return .connection(UpstreamConnection(
-                    worker: worker, backendID: target.id, stream: ByteStream(fd: fd, secure: secure, writable: connected),
+                    worker: worker, backendID: backendID, stream: ByteStream(fd: fd, secure: secure, writable: connected),
                     generation: generation, key: key, connected: connected))
             case .failure(.localShortage):
                 attempts.release(worker)
                 return .localShortage
             case .failure(.refused):
                 attempts.release(worker)
-                refused(target.id)  // refused at once (common on loopback): the next backend
+                refused(backendID)  // refused at once (common on loopback): the next backend
             }
         }
         return .exhausted

@@ -28,7 +28,8 @@ final class UpstreamConnection {
 
     /// The backend's id, for the worker's per-backend connection gauge (kept by init/deinit).
     let backendID: Int
-    private unowned(unsafe) let worker: Worker
+    // Strong, as in every data-plane object (see `ClientConnection.worker`).
+    private let worker: Worker
 
     init(worker: Worker, backendID: Int, stream: ByteStream, generation: UInt32, key: IdleKey, connected: Bool) {
         input = ByteBuffer(pool: worker.bufferPool)
