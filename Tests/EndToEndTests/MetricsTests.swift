@@ -8,9 +8,15 @@ import Testing
         let s = try await AdminTests.start()
         defer { s.bed.tearDown() }
         let blue = "127.0.0.1:\(s.blue.port)", green = "127.0.0.1:\(s.green.port)"
-        // The test bed's readiness probe connected before: only the delta is this test's.
-        let before = try await MetricsScrape.fetch(adminPort: s.adminPort, in: s.bed.directory)
-        let connectionsBefore = try #require(before.value("cutover_connections_total", ["listener": "web"]))
+        // The test bed's readiness probe connected before: only the delta is this test's. The
+        // probe's connect completes in the kernel's backlog, so the worker may count it only after
+        // a first scrape: wait until it has.
+        var connectionsBefore = 0.0
+        try await waitUntil("the readiness probe's connection is counted") {
+            let before = try await MetricsScrape.fetch(adminPort: s.adminPort, in: s.bed.directory)
+            connectionsBefore = before.value("cutover_connections_total", ["listener": "web"]) ?? 0
+            return connectionsBefore >= 1
+        }
         _ = try await curlSequence(port: s.proxy.port, count: 5, in: s.bed.directory)
         _ = try await curlSequence(port: s.proxy.port, path: "/nowhere", count: 2, in: s.bed.directory)
         _ = try await curlSequence(port: s.proxy.port, path: "/status?code=503", count: 1, in: s.bed.directory)
