@@ -63,12 +63,11 @@ enum SnapshotBuilder {
                     headerName: rule.header,
                     allowFrom: rule.allowFromBlocks.map { AddressBlock(bytes: $0.address, prefixLength: $0.prefixLength) })
             }
-            var entry = RoutingTable.Route(name: route.name, pools: split, sticky: sticky, override: override,
-                                           hashOn: RuleBuilder.cohortKey(route.hashOn),
-                                           metricsID: book.labels.routeID(route.name))
-            entry.requestEdits = RuleBuilder.edits(route.requestHeaders)
-            entry.responseEdits = RuleBuilder.edits(route.responseHeaders)
-            routes.append(entry)
+            routes.append(RoutingTable.Route(name: route.name, pools: split, sticky: sticky, override: override,
+                                             hashOn: RuleBuilder.cohortKey(route.hashOn),
+                                             requestEdits: RuleBuilder.edits(route.requestHeaders),
+                                             responseEdits: RuleBuilder.edits(route.responseHeaders),
+                                             metricsID: book.labels.routeID(route.name)))
         }
         tls.finishBuild(pools: upstreamTLS)
         return RoutingTable(generation: generation, routes: routes, pools: pools, settings: settings(config, workers: workers))

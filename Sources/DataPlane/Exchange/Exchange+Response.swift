@@ -113,22 +113,22 @@ extension Exchange {
     private func writeClientHead(from u: UpstreamConnection, keepUpgrade: Bool, informational: Bool) {
         worker.clearExtraLines()
         if !informational, let route {
-            // Read in place: no copy of the route per response.
             let table = routing.table
-            if let slot = assignCookieSlot, let sticky = table.routes[route].sticky {
+            let spec = table.routes[route]
+            if let slot = assignCookieSlot, let sticky = spec.sticky {
                 worker.extraLines.append(contentsOf: sticky.setCookieLines[slot])
             }
             let source = u.input.readable
-            if !table.routes[route].responseEdits.isEmpty {
+            if !spec.responseEdits.isEmpty {
                 let poolName = pool.map { table.pools[$0].hostBytes } ?? []
-                table.routes[route].responseEdits.drop(from: &worker.responseHead.fields, source: source)
-                table.routes[route].responseEdits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
+                spec.responseEdits.drop(from: &worker.responseHead.fields, source: source)
+                spec.responseEdits.append(route: spec.nameBytes, pool: poolName, to: &worker.extraLines)
             }
             if let rule, !client.listener.rules.rules[rule].responseEdits.isEmpty {
                 let poolName = pool.map { table.pools[$0].hostBytes } ?? []
                 let edits = client.listener.rules.rules[rule].responseEdits
                 edits.drop(from: &worker.responseHead.fields, source: source)
-                edits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
+                edits.append(route: spec.nameBytes, pool: poolName, to: &worker.extraLines)
             }
         }
         let bound = clientResponseHeadUpperBound(worker.responseHead) + worker.extraLines.count

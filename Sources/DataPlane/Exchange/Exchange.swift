@@ -165,19 +165,18 @@ final class Exchange<Client: ExchangeClient> {
         // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1 and needs one. The
         // pool's name stands in, as nginx sends its upstream's name.
         let poolName = routing.table.pools[pool].hostBytes
-        // Header edits: the route's, then the matched rule's. Read in place (no copy of the
-        // route per request); most routes have none.
+        // Header edits: the route's, then the matched rule's; most routes have none.
         let source = client.clientIn.readable
-        let table = routing.table
+        let spec = routing.table.routes[route]
         worker.clearExtraLines()
-        if !table.routes[route].requestEdits.isEmpty {
-            table.routes[route].requestEdits.drop(from: &worker.requestHead.fields, source: source)
-            table.routes[route].requestEdits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
+        if !spec.requestEdits.isEmpty {
+            spec.requestEdits.drop(from: &worker.requestHead.fields, source: source)
+            spec.requestEdits.append(route: spec.nameBytes, pool: poolName, to: &worker.extraLines)
         }
         if let rule, !client.listener.rules.rules[rule].requestEdits.isEmpty {
             let edits = client.listener.rules.rules[rule].requestEdits
             edits.drop(from: &worker.requestHead.fields, source: source)
-            edits.append(route: table.routes[route].nameBytes, pool: poolName, to: &worker.extraLines)
+            edits.append(route: spec.nameBytes, pool: poolName, to: &worker.extraLines)
         }
         let target = normalizedTargetLength.map { UnsafeRawBufferPointer(rebasing: worker.targetScratch[0..<$0]) }
         let bound = upstreamRequestHeadUpperBound(worker.requestHead, clientAddressCount: ipLength + poolName.count)

@@ -16,34 +16,32 @@ extension WorkerRouting {
     /// `head` so it is never forwarded, whoever sent it.
     func choosePool(route r: Int, head: inout RequestHead, source: UnsafeRawBufferPointer,
                     peer: SocketAddress) -> PoolChoice? {
-        // Fields of the route are read where needed: a copy of the whole route would cost a
-        // retain and release for each of its references, per request.
-        let routes = table.routes
-        if let rule = routes[r].override, !head.fields.isEmpty,
+        let route = table.routes[r]
+        if let rule = route.override, !head.fields.isEmpty,
            let i = rule.headerName.withUnsafeBytes({ indexOfField(named: $0, in: head.fields, source: source) }) {
             head.fields[i].kind = .hopByHop
             // Pinning works at weight 0 too: that is how the standby colour is smoke-tested.
             if rule.allows(peer), let slot = slot(of: head.fields[i].value, in: r, source: source),
-               isUsable(pool: routes[r].pools[slot].index) {
-                return PoolChoice(pool: routes[r].pools[slot].index, assignCookieSlot: nil)
+               isUsable(pool: route.pools[slot].index) {
+                return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
             }
         }
-        if let key = routes[r].hashOn, splitIsFractional(route: r),
+        if let key = route.hashOn, splitIsFractional(route: r),
            let slot = cohortSlot(route: r, key: key, head: head, source: source, peer: peer),
-           isUsable(pool: routes[r].pools[slot].index) {
-            return PoolChoice(pool: routes[r].pools[slot].index, assignCookieSlot: nil)
+           isUsable(pool: route.pools[slot].index) {
+            return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
         }
-        if let rule = routes[r].sticky, splitIsFractional(route: r) {
+        if let rule = route.sticky, splitIsFractional(route: r) {
             if let value = rule.cookieName.withUnsafeBytes({ cookieValue(named: $0, in: head.fields, source: source) }),
                let slot = slot(of: value, in: r, source: source),
-               splitWeight(route: r, slot: slot) > 0, isUsable(pool: routes[r].pools[slot].index) {
-                return PoolChoice(pool: routes[r].pools[slot].index, assignCookieSlot: nil)
+               splitWeight(route: r, slot: slot) > 0, isUsable(pool: route.pools[slot].index) {
+                return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
             }
             guard let slot = pickSlot(route: r) else { return nil }
-            return PoolChoice(pool: routes[r].pools[slot].index, assignCookieSlot: slot)
+            return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: slot)
         }
         guard let slot = pickSlot(route: r) else { return nil }
-        return PoolChoice(pool: routes[r].pools[slot].index, assignCookieSlot: nil)
+        return PoolChoice(pool: route.pools[slot].index, assignCookieSlot: nil)
     }
 
     /// The slot the request's cohort key hashes to under the route's current split (ramps and

@@ -25,23 +25,27 @@ public final class RoutingTable: Sendable {
          (pools.flatMap(\.backends).map(\.id).max() ?? -1) + 1)
     }
 
-    public struct Route: Sendable {
-        public var name: String
+    /// A class, not a struct: the request path reads a route's fields many times per request, and
+    /// reading a field of a struct in an array copies the whole struct (a retain and release for
+    /// each of its references); a class reference is borrowed from the table for free.
+    public final class Route: Sendable {
+        public let name: String
         /// The name as bytes: the salt of its cohort hash and the `${route}` of header edits.
         public let nameBytes: [UInt8]
         /// Indices into `pools`, with the split weight of each.
-        public var pools: [(index: Int, weight: Int)]
-        public var sticky: StickyRule?
-        public var override: OverrideRule?
+        public let pools: [(index: Int, weight: Int)]
+        public let sticky: StickyRule?
+        public let override: OverrideRule?
         /// `hash_on`: the pool is picked from a hash of this key when the request has it.
-        public var hashOn: CohortKey?
-        public var requestEdits: HeaderEdits = .none
-        public var responseEdits: HeaderEdits = .none
+        public let hashOn: CohortKey?
+        public let requestEdits: HeaderEdits
+        public let responseEdits: HeaderEdits
         /// Stable across reloads for the route's name: the workers' series are indexed by it.
-        public var metricsID: Int
+        public let metricsID: Int
 
         public init(name: String, pools: [(index: Int, weight: Int)], sticky: StickyRule? = nil, override: OverrideRule? = nil,
-                    hashOn: CohortKey? = nil, metricsID: Int = 0) {
+                    hashOn: CohortKey? = nil, requestEdits: HeaderEdits = .none, responseEdits: HeaderEdits = .none,
+                    metricsID: Int = 0) {
             self.name = name
             nameBytes = Array(name.utf8)
             self.metricsID = metricsID
@@ -49,6 +53,8 @@ public final class RoutingTable: Sendable {
             self.sticky = sticky
             self.override = override
             self.hashOn = hashOn
+            self.requestEdits = requestEdits
+            self.responseEdits = responseEdits
         }
     }
 
