@@ -167,10 +167,7 @@ public final class H2ServerCodec {
         guard let state = streams[stream], state.delivered else { throw .streamClosed }
         guard !state.responded else { throw .invalidState }
         guard (100...999).contains(status) else { throw .invalidArgument }
-        outbound.removeAll()
-        let digits: [UInt8] = [UInt8(48 + status / 100), UInt8(48 + status / 10 % 10), UInt8(48 + status % 10)]
-        outbound.append(name: ":status".utf8, value: digits)
-        ResponseFieldRules.copyAllowed(from: headers, into: &outbound)
+        prepareHead(status: status, headers: headers)
         let rv: Int32
         if endStream {
             rv = withNameValues(outbound) { nva, count in nghttp2_submit_response(session, stream, nva, count, nil) }
@@ -184,6 +181,28 @@ public final class H2ServerCodec {
         state.responded = true
         state.hasBody = !endStream
         state.finished = endStream
+    }
+
+    /// Sends an interim (1xx) response head for `stream`, before its `respond`: a 100 Continue
+    /// the client's `expect` waits for, a 103 Early Hints. 101 has no place in HTTP/2 (RFC 9113
+    /// §8.6) and is refused, as is anything after the final head.
+    public func informational(stream: H2StreamID, status: Int, headers: H2FieldList) throws(H2Error) {
+        guard let state = streams[stream], state.delivered else { throw .streamClosed }
+        guard !state.responded else { throw .invalidState }
+        guard (100...199).contains(status), status != 101 else { throw .invalidArgument }
+        prepareHead(status: status, headers: headers)
+        let rv = withNameValues(outbound) { nva, count in
+            nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, nva, count, nil)
+        }
+        guard rv >= 0 else { throw H2Error(code: rv) }
+    }
+
+    /// `:status` and the fields an HTTP/2 response head may carry, into `outbound`.
+    private func prepareHead(status: Int, headers: H2FieldList) {
+        outbound.removeAll()
+        let digits: [UInt8] = [UInt8(48 + status / 100), UInt8(48 + status / 10 % 10), UInt8(48 + status % 10)]
+        outbound.append(name: ":status".utf8, value: digits)
+        ResponseFieldRules.copyAllowed(from: headers, into: &outbound)
     }
 
     /// Adds response body bytes for `stream` (after a `respond` without endStream); they go out

@@ -157,6 +157,31 @@ import Testing
         try await terminal.waitFor("OVER TLS;")
     }
 
+    /// Interim answers reach HTTP/2 clients as HEADERS frames before the final head: a 103's
+    /// hints, and the 100 Continue an `expect` waits for (without it curl sits out its 1 s
+    /// expect timeout before sending the body).
+    @Test func interimAnswersReachHTTP2ClientsBeforeTheFinalHead() async throws {
+        let s = try await HTTP2Bed.start()
+        defer { s.bed.tearDown() }
+        for url in ["\(s.tlsURL)/early-hints", "\(s.h2cURL)/early-hints"] {
+            let mode = url.hasPrefix("https") ? "--http2" : "--http2-prior-knowledge"
+            let hinted = try await s.curl([mode, "-v", url])
+            #expect(hinted.text == "hinted", "\(hinted.stderr)")
+            let lines = hinted.stderr.components(separatedBy: .newlines).map { $0.trimmingCharacters(in: .whitespaces) }
+            let interim = try #require(lines.firstIndex(of: "< HTTP/2 103"), "\(hinted.stderr)")
+            let final = try #require(lines.firstIndex(of: "< HTTP/2 200"), "\(hinted.stderr)")
+            #expect(interim < final)
+            #expect(lines[interim..<final].contains("< link: </style.css>; rel=preload; as=style"), "\(hinted.stderr)")
+        }
+        let upload = s.bed.directory.appendingPathComponent("upload.txt")
+        try Data(repeating: UInt8(ascii: "x"), count: 100_000).write(to: upload)
+        let echoed = try await s.curl(["--http2", "-v", "-H", "Expect: 100-continue", "--expect100-timeout", "20",
+                                       "--data-binary", "@\(upload.path)", "\(s.tlsURL)/echo", "-o", "/dev/null",
+                                       "-w", "%{http_code} %{size_upload}"])
+        #expect(echoed.text == "200 100000", "\(echoed.stderr)")
+        #expect(echoed.stderr.contains("< HTTP/2 100"), "\(echoed.stderr)")
+    }
+
     @Test func sigtermUnderLoadSendsGoAwayAndFinishesEveryAcceptedStream() async throws {
         let s = try await HTTP2Bed.start()
         defer { s.bed.tearDown() }

@@ -90,6 +90,34 @@ import Testing
         #expect(codec.openStreamCount == 0)
     }
 
+    @Test func interimHeadsGoOutBeforeTheFinalOne() throws {
+        let (client, codec) = try connected()
+        client.request()
+        try pump(client, codec)
+        _ = takeEvents(codec)
+        try codec.informational(stream: 1, status: 103,
+                                headers: H2FieldList([("Link", "</style.css>; rel=preload"), ("Connection", "x")]))
+        try pump(client, codec)
+        #expect(client.responses[1]?.headers.map { "\($0.0): \($0.1)" } == [":status: 103", "link: </style.css>; rel=preload"])
+        #expect(client.responses[1]?.closedWith == nil)
+        try codec.respond(1, 200, [("Content-Type", "text/plain")], endStream: true)
+        try pump(client, codec)
+        // The test client files every HEADERS after the first under `trailers`: here, the final head.
+        #expect(client.responses[1]?.trailers.map { "\($0.0): \($0.1)" } == [":status: 200", "content-type: text/plain"])
+        #expect(client.responses[1]?.closedWith == 0)
+    }
+
+    @Test func interimHeadsAreRefusedWhenTheyCannotBe() throws {
+        let (client, codec) = try connected()
+        client.request()
+        try pump(client, codec)
+        #expect(throws: H2Error.invalidArgument) { try codec.informational(stream: 1, status: 101, headers: H2FieldList([])) }
+        #expect(throws: H2Error.invalidArgument) { try codec.informational(stream: 1, status: 200, headers: H2FieldList([])) }
+        #expect(throws: H2Error.streamClosed) { try codec.informational(stream: 9, status: 103, headers: H2FieldList([])) }
+        try codec.respond(1, 200, endStream: false)
+        #expect(throws: H2Error.invalidState) { try codec.informational(stream: 1, status: 100, headers: H2FieldList([])) }
+    }
+
     @Test func secondResponseIsRefused() throws {
         let (client, codec) = try connected()
         client.request()

@@ -210,8 +210,8 @@ final class H2ClientStream: ExchangeClient {
         codec.consumed(stream: id, bytes: bytes)
     }
 
-    /// Translates what the exchange wrote in `clientOut`: the head once (1xx heads are dropped:
-    /// an HTTP/2 client needs no 100 Continue), then body bytes while the codec holds less than
+    /// Translates what the exchange wrote in `clientOut`: interim heads (100 Continue, 103 Early
+    /// Hints) as they come, the final head once, then body bytes while the codec holds less than
     /// the high-water mark for this stream, then the end. Returns whether anything moved.
     @discardableResult
     func flushToCodec() -> Bool {
@@ -223,17 +223,14 @@ final class H2ClientStream: ExchangeClient {
                                           into: &worker.responseHead)) == .complete else { return progress }
             let head = worker.responseHead
             progress = true
+            collectResponseFields(head)
+            clientOut.consume(head.headLength)
             if head.isInformational {
-                clientOut.consume(head.headLength)
+                // A 101 cannot reach here (Upgrade is refused over HTTP/2); an interim head the
+                // codec refuses is only a hint lost, never the stream.
+                try? codec.informational(stream: id, status: head.status, headers: connection.responseFields)
                 continue
             }
-            connection.responseFields.removeAll()
-            let source = clientOut.readable
-            for field in head.fields {
-                connection.responseFields.append(name: UnsafeRawBufferPointer(rebasing: source[field.name]),
-                                                 value: UnsafeRawBufferPointer(rebasing: source[field.value]))
-            }
-            clientOut.consume(head.headLength)
             if head.framing == .chunked && !isHEAD { responseDecoder = ChunkedDecoder() }
             // Nothing follows the head: the exchange is over and no body byte waits (or a HEAD).
             let ended = phase != .exchanging && (clientOut.isEmpty || isHEAD)
@@ -290,6 +287,16 @@ final class H2ClientStream: ExchangeClient {
             progress = true
         }
         return progress
+    }
+
+    /// A response head's fields (at the front of `clientOut`) into the connection's field list.
+    private func collectResponseFields(_ head: ResponseHead) {
+        connection.responseFields.removeAll()
+        let source = clientOut.readable
+        for field in head.fields {
+            connection.responseFields.append(name: UnsafeRawBufferPointer(rebasing: source[field.name]),
+                                             value: UnsafeRawBufferPointer(rebasing: source[field.value]))
+        }
     }
 
     /// The kept response trailer lines (`name: value CRLF`…) as a field list.

@@ -303,6 +303,9 @@ class HTTPHandler(socketserver.StreamRequestHandler):
                     piece = pattern[offset:offset + min(65536, total - sent)]
                     self.send(piece)
                     sent += len(piece)
+        elif path == "/early-hints":
+            self.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n")
+            self.respond(200, "OK", b"hinted", [("Content-Type", "text/plain")], head_only)
         elif path == "/slow":
             time.sleep(int(query.get("ms", "1000")) / 1000.0)
             self.respond(200, "OK", b"slow", [], head_only)
