@@ -31,6 +31,10 @@ final class H2ClientStream: ExchangeClient {
     private var requestTrailers: [UInt8] = []
     /// Request body bytes received and not yet reported forwarded (flow control).
     private var unreportedPayload = 0
+    /// Queued for its connection's next step (`H2Connection.wake`).
+    var isAwake = false
+    /// Waiting for the codec to send some of its answer (`H2Connection.waitForRoom`).
+    var waitsForRoom = false
 
     init(connection: H2Connection) {
         self.connection = connection
@@ -247,7 +251,10 @@ final class H2ClientStream: ExchangeClient {
         if isHEAD { clientOut.clear() }
         while !clientOut.isEmpty {
             let room = highWaterMark - codec.bufferedBody(stream: id)
-            guard room > 0 else { break }
+            guard room > 0 else {
+                connection.waitForRoom(self)
+                break
+            }
             let readable = clientOut.readable
             let n = min(room, readable.count)
             let taken = UnsafeRawBufferPointer(rebasing: readable[0..<n])
@@ -363,7 +370,11 @@ final class H2ClientStream: ExchangeClient {
     /// HTTP/2 carries no Upgrade (the translated head has none): never asked; cut if it were.
     func enterTunnel() { cut() }
 
-    func drive() { connection.drive() }
+    /// The exchange moved (its upstream's event, a timeout): step this stream, then the rest.
+    func drive() {
+        connection.wake(self)
+        connection.drive()
+    }
 
     /// The client reset the stream, or the connection is going: whatever runs is let go.
     func cancel() {

@@ -26,6 +26,13 @@ final class H2Connection {
     private var output: ByteBuffer
     private var streams: [H2StreamID: H2ClientStream] = [:]
     private var spareStreams: [H2ClientStream] = []
+    /// Streams with something to do: a frame of theirs arrived, their upstream or a timer moved
+    /// them. `drive` steps these, not every open stream: a connection may carry a hundred, and
+    /// one stream's event is no news to the others.
+    private var awake: [H2ClientStream] = []
+    /// Streams whose answer waits for the codec to send what it holds for them: woken when
+    /// frames go out.
+    private var waitingForRoom: [H2ClientStream] = []
     /// The fields of a response head being translated (storage kept across responses).
     var responseFields = H2FieldList()
 
@@ -96,8 +103,11 @@ final class H2Connection {
                 return
             }
             if handleEvents() { progress = true }
-            for (_, s) in streams { s.step() }
-            if writeOut() { progress = true }
+            stepAwakeStreams()
+            if writeOut() {
+                progress = true
+                wakeStreamsWaitingForRoom()
+            }
             if codec.hasOutput && output.readableCount < highWaterMark { progress = true }
         }
         guard !closed else { return }
@@ -107,6 +117,38 @@ final class H2Connection {
             return
         }
         ensureTimer()
+    }
+
+    /// Queues `s` for the next step (once, however often it is woken).
+    func wake(_ s: H2ClientStream) {
+        guard !s.isAwake else { return }
+        s.isAwake = true
+        awake.append(s)
+    }
+
+    /// `s` stopped because the codec holds enough of its answer: woken when frames go out.
+    func waitForRoom(_ s: H2ClientStream) {
+        guard !s.waitsForRoom else { return }
+        s.waitsForRoom = true
+        waitingForRoom.append(s)
+    }
+
+    private func wakeAllStreams() {
+        for (_, s) in streams { wake(s) }
+    }
+
+    private func stepAwakeStreams() {
+        while let s = awake.popLast() {
+            s.isAwake = false
+            s.step()
+        }
+    }
+
+    private func wakeStreamsWaitingForRoom() {
+        while let s = waitingForRoom.popLast() {
+            s.waitsForRoom = false
+            wake(s)
+        }
     }
 
     /// Reads what the socket has and feeds it to the codec.
@@ -151,13 +193,19 @@ final class H2Connection {
                 let s = spareStreams.popLast() ?? H2ClientStream(connection: self)
                 streams[head.stream] = s
                 s.start(head)
+                wake(s)
             case .data(let id, let bytes):
                 guard let s = streams[id] else { codec.consumed(stream: id, bytes: bytes.count); continue }
                 codec.inbound.bytes.withUnsafeBytes { s.receiveBody(UnsafeRawBufferPointer(rebasing: $0[bytes])) }
+                wake(s)
             case .trailers(let id, let fields):
-                streams[id]?.receiveTrailers(fields, codec.inbound)
+                guard let s = streams[id] else { continue }
+                s.receiveTrailers(fields, codec.inbound)
+                wake(s)
             case .requestEnd(let id):
-                streams[id]?.receiveEnd()
+                guard let s = streams[id] else { continue }
+                s.receiveEnd()
+                wake(s)
             case .reset(let id, _):
                 streams[id]?.cancel()
             case .closed(let id, _):
@@ -263,6 +311,7 @@ final class H2Connection {
             codec.goAway()
         }
         for (_, s) in streams { s.timerFired(now: now) }
+        wakeAllStreams()  // rare: once per timer, not per event
         if streams.isEmpty && lastActivity &+ worker.settings.idleTimeout <= now {
             // Idle: a GOAWAY, then the close.
             codec.goAway()
@@ -284,6 +333,7 @@ final class H2Connection {
     func shutdownRequested() {
         guard !shutdownPending else { return }
         beginShutdown()
+        wakeAllStreams()
         drive()
     }
 
