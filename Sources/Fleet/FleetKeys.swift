@@ -2,7 +2,9 @@
 ///
 /// - `PREFIX/active` — the generation in force, as decimal text ("7"); written only together
 ///   with its document, in one transaction.
-/// - `PREFIX/desired/<generation>` — the `FleetDocument` of each generation (never rewritten).
+/// - `PREFIX/desired/<generation>` — the `FleetDocument` of each generation (never rewritten);
+///   the last `keptGenerations` stay (the history `etcdctl` can show), each write deletes the
+///   one that many behind it, so the store does not grow with every switch.
 /// - `PREFIX/instances/<instance>` — each live instance's `InstanceReport`, held by its lease.
 /// - `PREFIX/rollouts/<route>/leader` — the instance leading the route's rollout (its name),
 ///   held by its lease; `…/state` — the rollout's state (no lease: it outlives its leader);
@@ -12,6 +14,9 @@ public struct FleetKeys: Sendable {
     public let prefix: String
 
     public init(prefix: String) { self.prefix = prefix }
+
+    /// How many generations' documents stay in etcd (the one in force and those before it).
+    public static let keptGenerations: Int64 = 10
 
     public var active: String { "\(prefix)/active" }
     public func desired(_ generation: Int64) -> String { "\(prefix)/desired/\(generation)" }

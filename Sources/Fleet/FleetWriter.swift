@@ -66,12 +66,16 @@ public struct FleetWriter: Sendable {
                 // pointer names our generation and the document there is ours.
                 if let mine = try? mineAlready(document) { return mine }
             }
+            var success: [EtcdOperation] = [
+                .put(key: keys.desired(document.generation), value: document.encoded(), lease: nil),
+                .put(key: keys.active, value: Array(String(document.generation).utf8), lease: nil),
+            ]
+            let expired = document.generation - FleetKeys.keptGenerations
+            if expired > 0 { success.append(.delete(key: keys.desired(expired))) }
             do {
                 let result = try client.txn(
                     [compare, .version(key: keys.desired(document.generation), equals: 0)],
-                    success: [.put(key: keys.desired(document.generation), value: document.encoded(), lease: nil),
-                              .put(key: keys.active, value: Array(String(document.generation).utf8), lease: nil)],
-                    failure: [.get(key: keys.active)])
+                    success: success, failure: [.get(key: keys.active)])
                 if result.succeeded { return result.revision }
                 let winner = result.values.first.flatMap(FleetKeys.generation)
                 var who = ""

@@ -120,6 +120,23 @@ import Testing
         }
     }
 
+    /// Every switch writes a document; only the last ten stay in etcd, so the store does not grow
+    /// with every deployment, and the one in force is always there.
+    @Test func onlyTheLastTenGenerationsStayInEtcd() async throws {
+        let fleet = try await FleetBed.start(["edge-1"])
+        defer { fleet.bed.tearDown() }
+        for generation in 1...13 {
+            let pool = generation % 2 == 0 ? "blue" : "green"
+            let run = try await fleet.cutover(["switch", "app", pool, "--no-smoke-test"])
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("fleet generation \(generation) applied"), "\(run.stdout)")
+        }
+        let listed = try await fleet.etcd.ctl(["get", "\(fleet.prefix)/desired/", "--prefix", "--keys-only"])
+        let kept = listed.stdout.split(separator: "\n").compactMap { Int($0.split(separator: "/").last ?? "") }.sorted()
+        #expect(kept == Array(4...13), "\(listed.stdout)")
+        #expect(try await fleet.answers(0, count: 2) == ["green", "green"])
+    }
+
     @Test func twoSwitchesAtOnceNeverBothWrite() async throws {
         let fleet = try await FleetBed.start(["edge-1"])
         defer { fleet.bed.tearDown() }
