@@ -3,8 +3,9 @@ import Fleet
 
 extension SwitchRun {
     /// With `cluster:`: the switch as a new fleet generation (ROUTE's split POOL 100, its other
-    /// pools 0, and `--ramp`), refused when POOL has no healthy backend on a live instance,
-    /// then waited for on every instance. The local file is not edited: the fleet's desired
+    /// pools 0, and `--ramp`), refused when POOL has no healthy backend on a live instance or
+    /// fails its smoke test through this machine's instance (the file's listener, as without
+    /// `cluster:`), then waited for on every instance. The local file is not edited: the fleet's desired
     /// state lives in etcd, laid over each instance's file.
     func switchFleet(_ config: CutoverConfig, _ cluster: ClusterConfig) throws(SwitchFailure) {
         let route = command.route, pool = command.pool
@@ -20,6 +21,11 @@ extension SwitchRun {
             let without = instances.filter { $0.pools[pool] == nil }.map(\.instance)
             if !without.isEmpty { print("pool \(pool): not configured on \(without.joined(separator: ", ")) (they will refuse the new generation)") }
             if without.count < instances.count { print("pool \(pool): a healthy backend on each of \(instances.count - without.count) instance(s)") }
+            if command.noSmokeTest {
+                print("smoke test: skipped (--no-smoke-test)")
+            } else {
+                try smokeTest(config)
+            }
         }
         let line = try fleet.perform { document in
             var split: [String: Int] = [:]

@@ -125,7 +125,8 @@ final class FleetBed: @unchecked Sendable {
               - { name: web, listen: 127.0.0.1:\(instance.port), route: app }
             routes:
               app:
-                pools: { blue: 100, green: 0\(extraPool ? ", red: 0" : "") }\(rollout.map { "\n" + $0.lines.map { "    " + $0 }.joined(separator: "\n") } ?? "")
+                pools: { blue: 100, green: 0\(extraPool ? ", red: 0" : "") }
+                override: { header: X-Cutover-Pool }\(rollout.map { "\n" + $0.lines.map { "    " + $0 }.joined(separator: "\n") } ?? "")
             pools:
               blue:
                 backends: [ { address: 127.0.0.1:\(blue.port) } ]

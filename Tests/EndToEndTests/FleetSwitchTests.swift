@@ -137,6 +137,25 @@ import Testing
         #expect(try await fleet.answers(0, count: 2) == ["green", "green"])
     }
 
+    /// Without --no-smoke-test a fleet switch first probes POOL through this machine's instance
+    /// (its listener, with the route's override header): a failing answer writes nothing.
+    @Test func aFleetSwitchIsSmokeTestedThroughTheLocalInstanceFirst() async throws {
+        let fleet = try await FleetBed.start(["edge-1", "edge-2"])
+        defer { fleet.bed.tearDown() }
+        let failing = try await fleet.cutover(["switch", "app", "green", "--smoke-path", "/status?code=503"])
+        #expect(failing.status == 1, "\(failing)")
+        #expect(failing.stderr.contains("503"), "\(failing.stderr)")
+        let untouched = try await fleet.etcd.ctl(["get", "\(fleet.prefix)/active", "--print-value-only"])
+        #expect(untouched.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "nothing written: \(untouched.stdout)")
+        for i in 0..<2 { #expect(try await fleet.answers(i, count: 2) == ["blue", "blue"]) }
+
+        let passing = try await fleet.cutover(["switch", "app", "green"])
+        #expect(passing.status == 0, "\(passing)")
+        #expect(passing.stdout.contains("smoke test: GET / via listener web"), "\(passing.stdout)")
+        #expect(passing.stdout.contains("fleet generation 1 applied by 2 of 2"), "\(passing.stdout)")
+        for i in 0..<2 { #expect(try await fleet.answers(i, count: 2) == ["green", "green"]) }
+    }
+
     @Test func twoSwitchesAtOnceNeverBothWrite() async throws {
         let fleet = try await FleetBed.start(["edge-1"])
         defer { fleet.bed.tearDown() }
