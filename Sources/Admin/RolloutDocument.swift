@@ -68,6 +68,9 @@ public struct RolloutDocument: Codable, Sendable {
     public var history: [HistoryEntry]
     public var startedAt: String?
     public var updatedAt: String?
+    /// In a fleet: the instance leading the rollout. Another instance shows the state the leader
+    /// last wrote to etcd (no samples or verdicts: the leader has the summed counts).
+    public var leader: String?
 
     package init(route: String, canary: String, baseline: String, state: String, step: Int, steps: [Int],
                  gates: [Int], onFailure: String, pausedOnFailure: Bool, canaryWeight: Int, stepSeconds: Double,

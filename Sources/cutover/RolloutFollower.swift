@@ -93,9 +93,14 @@ enum RolloutReport {
         var out = "route \(d.route): \(d.canary) against \(d.baseline): \(d.state.uppercased())"
         out += ", step \(d.step)/\(d.steps.count), canary \(d.canaryWeight) %"
         if d.state == "progressing" { out += ", \(timeLeft(d))" }
+        if let leader = d.leader { out += ", led by \(leader)" }
         out += "\n  \(d.reason)\n"
-        out += "  \(pad(d.canary)) \(sample(d.canarySample, d.checks, canary: true))   (canary)\n"
-        out += "  \(pad(d.baseline)) \(sample(d.baselineSample, d.checks, canary: false))   (baseline)\n"
+        // An instance following another's fleet rollout has no samples (the leader sums them) and
+        // no update time of its own.
+        if d.leader == nil || d.updatedAt != nil {
+            out += "  \(pad(d.canary)) \(sample(d.canarySample, d.checks, canary: true))   (canary)\n"
+            out += "  \(pad(d.baseline)) \(sample(d.baselineSample, d.checks, canary: false))   (baseline)\n"
+        }
         for check in d.checks {
             out += "  check \(check.check): \(check.verdict.rawValue) — \(check.reason)\n"
         }

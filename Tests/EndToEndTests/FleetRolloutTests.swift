@@ -24,6 +24,12 @@ import Testing
         return out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `/rollouts/app` of instance `i`.
+    static func rollout(_ fleet: FleetBed, _ i: Int) async throws -> [String: Any] {
+        let answer = try await fleet.bed.curl(["-s", "http://127.0.0.1:\(fleet.instances[i].adminPort)/rollouts/app"])
+        return try #require(try JSONSerialization.jsonObject(with: answer.stdout) as? [String: Any], "\(answer.text)")
+    }
+
     /// The generation in force and its document's text.
     static func active(_ fleet: FleetBed) async throws -> (generation: Int, document: String) {
         let active = try await fleet.etcd.ctl(["get", "\(fleet.prefix)/active", "--print-value-only"])
@@ -47,6 +53,14 @@ import Testing
         // A second start anywhere else is refused: one rollout, one leader.
         let again = try await fleet.cutover(["rollout", "start", "app", "green"], file: fleet.instances[2].configURL)
         #expect(again.status == 1 && again.stderr.contains("edge-1"), "\(again)")
+        // The other instances show the rollout too, as its leader last wrote it to etcd.
+        try await waitUntil("edge-3 shows the rollout edge-1 leads", timeout: .seconds(10), every: .milliseconds(100)) {
+            let shown = try await Self.rollout(fleet, 2)
+            return shown["leader"] as? String == "edge-1" && shown["canary"] as? String == "green"
+                && ["warmup", "progressing", "failed"].contains(shown["state"] as? String ?? "")
+        }
+        let followed = try await fleet.cutover(["rollout", "status", "app"], file: fleet.instances[2].configURL)
+        #expect(followed.status == 0 && followed.stdout.contains("led by edge-1"), "\(followed)")
 
         try await waitUntil("the fleet rollout is rolled back", timeout: .seconds(40), every: .milliseconds(100)) {
             try await Self.machineState(fleet) == "failed"
@@ -58,6 +72,11 @@ import Testing
         for i in 0..<3 {
             try await fleet.waitForGeneration(i, generation)
             #expect(try await fleet.answers(i) == ["blue", "blue", "blue", "blue"], "\(fleet.instances[i].name)")
+        }
+        try await waitUntil("edge-2 shows the rollback", timeout: .seconds(10), every: .milliseconds(100)) {
+            let shown = try await Self.rollout(fleet, 1)
+            return shown["state"] as? String == "failed" && shown["leader"] as? String == "edge-1"
+                && ((shown["history"] as? [[String: Any]])?.contains { $0["event"] as? String == "rolled_back" } ?? false)
         }
         // The leader judged counts it did not serve: the canary's errors came from edge-2 and edge-3.
         let rollout = try await fleet.bed.curl(["-s", "http://127.0.0.1:\(fleet.instances[0].adminPort)/rollouts/app"])

@@ -25,6 +25,9 @@ final class FleetRuntime {
     var rolloutWrittenSplit: [String: [String: Int]] = [:]
     var rolloutTicker: (any DispatchSourceTimer)?
     let rolloutQueue = DispatchQueue(label: "cutover.fleet-rollouts")
+    /// The rollouts another instance leads (or led last), as this instance's last tick read their
+    /// state: what `/rollouts` shows here.
+    var followedRollouts: [String: FleetRolloutState] = [:]
     /// Set while a generation a rollout wrote is applied: its split is the rollout's, not an operator's.
     var applyingRolloutGeneration = false
 

@@ -242,9 +242,13 @@ extension Proxy {
         let listed: [EtcdKeyValue]
         do { listed = try agent.client.list(prefix: keys.rollouts, timeout: 2).values } catch { return }
         let lease = agent.lease
+        var followed: [String: FleetRolloutState] = [:]
+        defer { queue.sync { showFollowedRollouts(followed) } }
         for route in routes {
             guard let stored = listed.first(where: { $0.key == keys.rolloutState(route) }),
-                  let state = FleetRolloutState.decode(stored.value), state.machine.state.isActive else { continue }
+                  let state = FleetRolloutState.decode(stored.value) else { continue }
+            if state.leader != me { followed[route] = state }
+            guard state.machine.state.isActive else { continue }
             let pools = [state.machine.canary, state.machine.baseline]
             let tag = state.startedAt.timeIntervalSince1970
             let mine = queue.sync { fleetLocalCounts(route: route, pools: pools, rollout: tag) }
@@ -270,6 +274,35 @@ extension Proxy {
                 }
             }
         }
+    }
+
+    /// The fleet rollouts other instances lead, for `/rollouts` here (control queue).
+    private func showFollowedRollouts(_ followed: [String: FleetRolloutState]) {
+        guard let runtime = fleet else { return }
+        let shown = followed.filter { rollouts[$0.key] == nil || !leadsFleetRollout($0.key) }
+        guard shown.mapValues({ $0.encoded() }) != runtime.followedRollouts.mapValues({ $0.encoded() }) else { return }
+        runtime.followedRollouts = shown
+        publishRollouts()
+    }
+
+    /// A rollout another instance leads, as its last state in etcd says: the step, the split this
+    /// instance has in force for it, the history; samples and verdicts stay with the leader.
+    func followedRolloutDocument(_ state: FleetRolloutState, route: RouteConfig, policy: RolloutConfig) -> RolloutDocument {
+        var document = RolloutRun.idleDocument(route, policy: policy)
+        let m = state.machine
+        document.canary = m.canary
+        document.baseline = m.baseline
+        document.state = m.state.rawValue
+        document.step = m.stepIndex + 1
+        document.pausedOnFailure = m.state == .paused && m.pausedOnFailure
+        document.canaryWeight = route.pools.first { $0.name == m.canary }?.weight ?? 0
+        document.stepSeconds = Double(m.stepClock) / 1e9
+        document.looks = m.looks
+        document.reason = m.reason
+        document.history = state.history
+        document.startedAt = ISO8601.string(state.startedAt)
+        document.leader = state.leader
+        return document
     }
 
     /// The leader's look at a route's rollout, on the fleet's summed counts (control queue).

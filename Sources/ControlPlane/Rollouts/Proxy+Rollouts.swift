@@ -305,8 +305,13 @@ extension Proxy {
     func publishRollouts() {
         var documents: [RolloutDocument] = []
         for route in config.routes {
-            if let run = rollouts[route.name] {
-                documents.append(run.document)
+            let followed = fleet?.followedRollouts[route.name]
+            if let run = rollouts[route.name], followed == nil {
+                var document = run.document
+                if let fleet, leadsFleetRollout(route.name) { document.leader = fleet.cluster.instance }
+                documents.append(document)
+            } else if let followed, let policy = route.rollout {
+                documents.append(followedRolloutDocument(followed, route: route, policy: policy))
             } else if let policy = route.rollout {
                 documents.append(RolloutRun.idleDocument(route, policy: policy))
             }
