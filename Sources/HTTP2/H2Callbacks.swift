@@ -155,6 +155,7 @@ enum H2Callbacks {
         }
         let state = Unmanaged<H2Stream>.fromOpaque(pointer).takeUnretainedValue()
         let n = state.readBody(into: buffer, length: length)
+        codec(userData)?.bufferedBodyTotal -= n
         if state.buffered == 0 {
             if state.finished {
                 flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue

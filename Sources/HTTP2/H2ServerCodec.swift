@@ -211,6 +211,7 @@ public final class H2ServerCodec {
         guard let state = streams[stream], state.responded else { throw .streamClosed }
         guard state.hasBody, !state.finished else { throw .invalidState }
         state.body.append(contentsOf: bytes)
+        bufferedBodyTotal += bytes.count
         resumeIfDeferred(state)
     }
 
@@ -227,6 +228,10 @@ public final class H2ServerCodec {
     /// Response body bytes of `stream` not yet framed (waiting for the client's window, or for
     /// `produce`): the caller's back-pressure signal towards the upstream. 0 for a closed stream.
     public func bufferedBody(stream: H2StreamID) -> Int { streams[stream]?.buffered ?? 0 }
+
+    /// Response body bytes of all streams not yet framed: whether the client is taking what it
+    /// is sent, without a look at every stream.
+    public internal(set) var bufferedBodyTotal = 0
 
     /// Resets `stream` (RST_STREAM with `error`, CANCEL by default).
     public func reset(stream: H2StreamID, error: UInt32 = H2ErrorCode.cancel) {
@@ -297,6 +302,7 @@ public final class H2ServerCodec {
 
     func dropStream(_ id: H2StreamID) {
         guard let state = streams.removeValue(forKey: id) else { return }
+        bufferedBodyTotal -= state.buffered
         state.reset(id: 0)
         if spareStreams.count < 64 { spareStreams.append(state) }
     }

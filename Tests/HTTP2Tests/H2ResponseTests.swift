@@ -57,9 +57,11 @@ import Testing
         let data = frames(out).filter { $0.type == 0x0 }
         #expect(data.reduce(0) { $0 + $1.payload.count } == 1_000)
         #expect(codec.bufferedBody(stream: 1) == 2_000)
+        #expect(codec.bufferedBodyTotal == 2_000)
         client.feed(out)
         try pump(client, codec)  // the client's nghttp2 reopens its window as it reads
         #expect(client.responses[1]?.body.count == 3_000)
+        #expect(codec.bufferedBodyTotal == 0)
         #expect(client.responses[1]?.closedWith == 0)
     }
 
@@ -138,9 +140,12 @@ import Testing
         _ = takeEvents(codec)
         try codec.respond(1, 200, endStream: false)
         try codec.appendBody(1, "partial")
+        #expect(codec.bufferedBodyTotal == 7)
         codec.reset(stream: 1, error: H2ErrorCode.internalError)
         try pump(client, codec)
         #expect(client.responses[1]?.closedWith == H2ErrorCode.internalError)
         #expect(takeEvents(codec) == ["closed 1 2"])
+        // What a reset stream still held is no longer waiting for the client.
+        #expect(codec.bufferedBodyTotal == 0)
     }
 }

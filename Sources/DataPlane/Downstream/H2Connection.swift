@@ -269,9 +269,7 @@ final class H2Connection {
     /// Answer bytes wait for a client that is not taking them (not read off the socket, or held
     /// back by its flow-control windows).
     private var clientBacklog: Bool {
-        if !output.isEmpty || codec.hasOutput { return true }
-        for (id, _) in streams where codec.bufferedBody(stream: id) > 0 { return true }
-        return false
+        !output.isEmpty || codec.hasOutput || codec.bufferedBodyTotal > 0
     }
 
     private var deadline: UInt64 {
