@@ -19,6 +19,15 @@ enum H2Callbacks {
         userData.map { Unmanaged<H2ServerCodec>.fromOpaque($0).takeUnretainedValue() }
     }
 
+    /// `body` with the codec, borrowed rather than retained: for the callbacks nghttp2 makes per
+    /// header field. The session calls back only from inside the codec's own calls, so the codec
+    /// is alive throughout.
+    @inline(__always)
+    static func withCodec(_ userData: UnsafeMutableRawPointer?, _ body: (H2ServerCodec) -> Int32) -> Int32 {
+        guard let userData else { return 0 }
+        return Unmanaged<H2ServerCodec>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
+    }
+
     static func frameType(_ frame: UnsafePointer<nghttp2_frame>) -> UInt32 { UInt32(frame.pointee.hd.type) }
     static func hasEndStream(_ frame: UnsafePointer<nghttp2_frame>) -> Bool {
         frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
@@ -40,7 +49,12 @@ enum H2Callbacks {
 
     /// One decoded field (already checked by nghttp2 against RFC 9113's rules).
     static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
-        guard let codec = codec(userData), let frame, let state = codec.streams[frame.pointee.hd.stream_id] else { return 0 }
+        withCodec(userData) { codec in onHeader(codec, frame, name, nameLength, value, valueLength) }
+    }
+
+    private static func onHeader(_ codec: H2ServerCodec, _ frame: UnsafePointer<nghttp2_frame>?, _ name: UnsafePointer<UInt8>?,
+                                 _ nameLength: Int, _ value: UnsafePointer<UInt8>?, _ valueLength: Int) -> Int32 {
+        guard let frame, let state = codec.streams[frame.pointee.hd.stream_id] else { return 0 }
         state.headerListSize += nameLength + valueLength + 32
         if state.headerListSize > Int(codec.settings.maxHeaderListSize) { state.oversized = true }
         if state.oversized { return 0 }
