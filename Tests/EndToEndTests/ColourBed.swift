@@ -5,7 +5,7 @@ import Glibc
 /// "blue", and so on), for the blue/green, split, sticky and override suites. Every config it
 /// writes keeps the same listener, admin port, pools and workers; only the split and the route's
 /// extra lines change.
-struct ColourBed {
+struct ColourBed: AdminAPIBed, BackendsByName {
     let bed: TestBed
     let backends: [String: Backend]
     let colours: [String]
@@ -59,35 +59,6 @@ struct ColourBed {
         try write(config.yaml)
         let response = try await admin("POST", "/reload")
         return (response, monotonicNanoseconds())
-    }
-
-    /// One request to the admin API on a connection of its own.
-    func admin(_ method: String, _ path: String) async throws -> HTTPResponse {
-        let client = try RawClient(port: adminPort)
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n"
-        if method == "POST" { request += "Content-Length: 0\r\n" }
-        try client.send(request + "\r\n")
-        return try await client.readResponse()
-    }
-
-    func status() async throws -> [String: Any] {
-        let response = try await admin("GET", "/status")
-        guard response.status == 200,
-              let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        else { throw ChildFailure("bad /status answer: \(response.status) \(response.bodyText)") }
-        return object
-    }
-
-    func generation() async throws -> Int {
-        guard let generation = try await status()["generation"] as? Int else { throw ChildFailure("no generation in /status") }
-        return generation
-    }
-
-    /// Request heads each colour's backend has received.
-    func heads() async throws -> [String: Int] {
-        var heads: [String: Int] = [:]
-        for (colour, backend) in backends { heads[colour] = try await backend.counts().heads }
-        return heads
     }
 
     /// `GET path` through the proxy on a new connection, with extra header lines.

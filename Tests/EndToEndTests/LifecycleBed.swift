@@ -5,7 +5,7 @@ import Glibc
 /// (issue 5: health checks, slow start, deregistration delay, graceful shutdown). Backends are
 /// named by port; `/status` is read per backend address; reloads go through `POST /reload` and
 /// keep the pool's extra lines (`health_check:`, `slow_start:`, …), timeouts and workers.
-struct LifecycleBed {
+struct LifecycleBed: AdminAPIBed {
     let bed: TestBed
     let port: UInt16
     let adminPort: UInt16
@@ -51,15 +51,6 @@ struct LifecycleBed {
         let asked = monotonicNanoseconds()
         let response = try await admin("POST", "/reload")
         return (response, asked, monotonicNanoseconds())
-    }
-
-    /// One request to the admin API on a connection of its own.
-    func admin(_ method: String, _ path: String) async throws -> HTTPResponse {
-        let client = try RawClient(port: adminPort)
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n"
-        if method == "POST" { request += "Content-Length: 0\r\n" }
-        try client.send(request + "\r\n")
-        return try await client.readResponse()
     }
 
     /// Pool `blue`'s backends as `/status` lists them (draining ones included).

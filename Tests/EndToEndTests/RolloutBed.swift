@@ -49,7 +49,7 @@ struct RolloutYAML {
 /// backend each, whose route `app` has a `rollout:` policy. The config file is written as an
 /// operator would write it (comments, a commented split line), and the proxy runs with
 /// `cutover run -c FILE` on that file, so a test can reload it, edit it, or restart the proxy on it.
-final class RolloutBed: @unchecked Sendable {
+final class RolloutBed: AdminAPIBed, @unchecked Sendable {
     static let split = "    pools: { blue: 100, green: 0 }\n"
     static let decoratedSplit = "    # blue is live; green is the next release\n"
         + "    pools: { blue: 100, green: 0 }   # cutover rollout start app green\n"
@@ -206,15 +206,6 @@ final class RolloutBed: @unchecked Sendable {
 
     // MARK: the admin API
 
-    /// One request to the admin API on a connection of its own.
-    func admin(_ method: String, _ path: String) async throws -> HTTPResponse {
-        let client = try RawClient(port: adminPort)
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n"
-        if method == "POST" { request += "Content-Length: 0\r\n" }
-        try client.send(request + "\r\n")
-        return try await client.readResponse()
-    }
-
     /// The answer's status and JSON object.
     func adminJSON(_ method: String, _ path: String) async throws -> (status: Int, json: [String: Any]) {
         let response = try await admin(method, path)
@@ -262,12 +253,6 @@ final class RolloutBed: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         return seen
-    }
-
-    func status() async throws -> [String: Any] {
-        let (code, json) = try await adminJSON("GET", "/status")
-        guard code == 200 else { throw ChildFailure("/status answered \(code)") }
-        return json
     }
 
     func metrics() async throws -> MetricsScrape {

@@ -5,7 +5,7 @@ import Glibc
 /// routes, one backend per pool named after its pool (so a response's X-Backend names the pool
 /// that served it), the admin API on, one worker (each route's smooth weighted rotation is then
 /// exact in every window).
-struct RoutingRulesBed {
+struct RoutingRulesBed: AdminAPIBed, BackendsByName {
     /// A route: its split and extra lines (`hash_on: …`, `request_headers: …`), unindented.
     struct Route {
         var name: String
@@ -121,35 +121,6 @@ struct RoutingRulesBed {
     /// One request on a connection of its own.
     func send(_ request: Request) async throws -> HTTPResponse {
         try await send([request])[0]
-    }
-
-    /// One request to the admin API on a connection of its own.
-    func admin(_ method: String, _ path: String) async throws -> HTTPResponse {
-        let client = try RawClient(port: adminPort)
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n"
-        if method == "POST" { request += "Content-Length: 0\r\n" }
-        try client.send(request + "\r\n")
-        return try await client.readResponse()
-    }
-
-    func status() async throws -> [String: Any] {
-        let response = try await admin("GET", "/status")
-        guard response.status == 200,
-              let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        else { throw ChildFailure("bad /status answer: \(response.status) \(response.bodyText)") }
-        return object
-    }
-
-    func generation() async throws -> Int {
-        guard let generation = try await status()["generation"] as? Int else { throw ChildFailure("no generation in /status") }
-        return generation
-    }
-
-    /// Request heads each pool's backend has received.
-    func heads() async throws -> [String: Int] {
-        var heads: [String: Int] = [:]
-        for (pool, backend) in backends { heads[pool] = try await backend.counts().heads }
-        return heads
     }
 }
 

@@ -7,7 +7,7 @@ import Testing
 /// and outlives it: the bed remembers every pid that served (read from `/status` `process.pid`)
 /// and `tearDown()` kills those still running — checked to be this proxy by their command line,
 /// never a recycled pid — before the test's own processes.
-final class UpgradeBed: @unchecked Sendable {
+final class UpgradeBed: AdminAPIBed, @unchecked Sendable {
     let bed: TestBed
     let config: ProxyConfig
     let configURL: URL
@@ -164,26 +164,14 @@ final class UpgradeBed: @unchecked Sendable {
 
     // MARK: the admin API and the command line
 
-    /// One request to the admin API on a connection of its own.
-    func admin(_ method: String, _ path: String) async throws -> HTTPResponse {
-        let client = try RawClient(port: adminPort, timeout: .seconds(40))
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n"
-        if method == "POST" { request += "Content-Length: 0\r\n" }
-        try client.send(request + "\r\n")
-        return try await client.readResponse()
-    }
+    /// An upgrade's answer waits for the new process to be ready.
+    var adminTimeout: Duration { .seconds(40) }
 
     static func json(_ response: HTTPResponse) throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
             throw ChildFailure("not a JSON object: \(response.status) \(response.bodyText)")
         }
         return object
-    }
-
-    func status() async throws -> [String: Any] {
-        let response = try await admin("GET", "/status")
-        guard response.status == 200 else { throw ChildFailure("/status answered \(response.status): \(response.bodyText)") }
-        return try Self.json(response)
     }
 
     /// `/status` `process.pid`: the process serving now (remembered for `tearDown()`).
