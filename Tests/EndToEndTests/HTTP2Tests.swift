@@ -194,8 +194,10 @@ import Testing
         try await waitUntil("h2load runs") {
             try AccessLogFile.lines(at: s.accessLog).filter { $0.string("target")?.contains("via=h2load") == true }.count >= 50
         }
-        // nghttp over TLS: one stream in flight (route api, backend green) across both GOAWAYs.
-        let nghttp = try s.start(Self.nghttp, ["-v", "-H", "X-Probe: 1", "https://127.0.0.1:\(s.tlsPort)/slow?ms=2000"])
+        // nghttp over TLS: one stream in flight (route api, backend green) across both GOAWAYs (the
+        // final one goes 1 s after the notice: the answer takes longer than that even when a busy
+        // machine delays the SIGTERM).
+        let nghttp = try s.start(Self.nghttp, ["-v", "-H", "X-Probe: 1", "https://127.0.0.1:\(s.tlsPort)/slow?ms=4000"])
         try await waitUntil("nghttp's request reached the backend") { try await s.green.counts().heads == 1 }
 
         s.proxy.child.send(signal: SIGTERM)

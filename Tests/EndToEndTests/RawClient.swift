@@ -80,6 +80,12 @@ final class RawClient: @unchecked Sendable {
         try await offPool { try self.closesWithoutMoreDataBlocking() }
     }
 
+    /// When the peer closed without sending more (nil: it sent something), read on the thread
+    /// that saw it: a test process busy with other tests adds nothing to the moment.
+    func closeInstant() async throws -> ContinuousClock.Instant? {
+        try await offPool { try self.closesWithoutMoreDataBlocking() ? ContinuousClock.now : nil }
+    }
+
     /// Reads one whole response: the head, then the body as its framing says (none after HEAD
     /// and for 1xx, 204 and 304; Content-Length; chunked; else up to EOF).
     func readResponse(toHEAD: Bool = false) async throws -> HTTPResponse {
