@@ -16,7 +16,7 @@ public struct RolloutDocument: Codable, Sendable {
     }
 
     /// One transition, newest last.
-    public struct HistoryEntry: Codable, Sendable {
+    public struct HistoryEntry: Codable, Sendable, Equatable {
         /// ISO 8601, UTC.
         public var at: String
         /// `started`, `step`, `waiting_gate`, `paused`, `resumed`, `promoted`, `rolled_back`, `aborted`.

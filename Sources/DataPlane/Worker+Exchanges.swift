@@ -9,28 +9,26 @@ extension Worker {
 
     /// An exchange for the next request of `connection`: a spare one, or a new one.
     func takeExchange(for connection: ClientConnection) -> Exchange<ClientConnection> {
-        if let exchange = spareExchanges.popLast() {
-            exchange.client = connection
-            return exchange
-        }
-        return Exchange(worker: self, client: connection)
+        take(from: &spareExchanges, for: connection)
     }
 
     /// An exchange whose connection is done with it.
-    func recycle(_ exchange: Exchange<ClientConnection>) {
-        if spareExchanges.count < Worker.spareExchangeLimit { spareExchanges.append(exchange) }
-    }
+    func recycle(_ exchange: Exchange<ClientConnection>) { keep(exchange, in: &spareExchanges) }
 
     func takeExchange(for stream: H2ClientStream) -> Exchange<H2ClientStream> {
-        if let exchange = spareH2Exchanges.popLast() {
-            exchange.client = stream
-            return exchange
-        }
-        return Exchange(worker: self, client: stream)
+        take(from: &spareH2Exchanges, for: stream)
     }
 
-    func recycle(_ exchange: Exchange<H2ClientStream>) {
-        if spareH2Exchanges.count < Worker.spareExchangeLimit { spareH2Exchanges.append(exchange) }
+    func recycle(_ exchange: Exchange<H2ClientStream>) { keep(exchange, in: &spareH2Exchanges) }
+
+    private func take<Client>(from spares: inout [Exchange<Client>], for client: Client) -> Exchange<Client> {
+        guard let exchange = spares.popLast() else { return Exchange(worker: self, client: client) }
+        exchange.client = client
+        return exchange
+    }
+
+    private func keep<Client>(_ exchange: Exchange<Client>, in spares: inout [Exchange<Client>]) {
+        if spares.count < Worker.spareExchangeLimit { spares.append(exchange) }
     }
 
     /// A connection whose TLS handshake chose `h2` (or that began with the h2c preface) becomes

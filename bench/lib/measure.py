@@ -120,17 +120,15 @@ def percentiles(samples):
     return {p: s[min(len(s) - 1, int(len(s) * p / 100))] for p in POINTS}
 
 
-def h2load_rate(url, clients, total_rate, secs, cpus, logfile):
-    """Fixed offered load: h2load's --rps is per client, so total = clients x per-client rate."""
-    per_client = max(1, round(total_rate / clients))
-    argv = ["taskset", "-c", cpus, "h2load", "--h1", "-t", "1", "-c", str(clients),
-            "--rps", str(per_client), "-D", str(secs), "--log-file", logfile, url]
+def _h2load_timed(argv, secs, logfile):
+    """Runs h2load with --log-file: its request counts, its output, and per-request latencies
+    (µs) with how many answers were not 2xx, from the log."""
     run = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
     m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
                   r"(\d+) failed, (\d+) errored, (\d+) timeout", run.stdout)
     if m is None:
         raise RuntimeError(f"h2load failed ({run.returncode}): {run.stdout}{run.stderr}")
-    total, started, done, ok, failed, errored, timeout = map(int, m.groups())
+    counts = dict(zip(("total", "started", "done", "ok", "failed", "errored", "timeout"), map(int, m.groups())))
     lat, bad_status = [], 0
     with open(logfile) as f:
         for line in f:
@@ -138,13 +136,25 @@ def h2load_rate(url, clients, total_rate, secs, cpus, logfile):
             if len(parts) == 3:
                 lat.append(int(parts[2]))
                 bad_status += not parts[1].startswith("2")
-    pct = percentiles(lat)
-    return {"requests": done, "rps": done / secs, "offered_rps": per_client * clients,
-            "errors": {"failed": failed, "errored": errored, "timeout": timeout,
+    return counts, run.stdout, lat, bad_status
+
+
+def _latency_summary(counts, lat, bad_status):
+    return {"errors": {"failed": counts["failed"], "errored": counts["errored"], "timeout": counts["timeout"],
                        "status": bad_status},
-            "errors_total": failed + errored + timeout + bad_status,
+            "errors_total": counts["failed"] + counts["errored"] + counts["timeout"] + bad_status,
             "min": min(lat, default=0), "max": max(lat, default=0),
-            "mean": sum(lat) / max(1, len(lat)), "pct": pct}
+            "mean": sum(lat) / max(1, len(lat)), "pct": percentiles(lat)}
+
+
+def h2load_rate(url, clients, total_rate, secs, cpus, logfile):
+    """Fixed offered load: h2load's --rps is per client, so total = clients x per-client rate."""
+    per_client = max(1, round(total_rate / clients))
+    argv = ["taskset", "-c", cpus, "h2load", "--h1", "-t", "1", "-c", str(clients),
+            "--rps", str(per_client), "-D", str(secs), "--log-file", logfile, url]
+    counts, _, lat, bad_status = _h2load_timed(argv, secs, logfile)
+    return {"requests": counts["done"], "rps": counts["done"] / secs, "offered_rps": per_client * clients,
+            **_latency_summary(counts, lat, bad_status)}
 
 
 def h2load_streams(url, clients, streams, secs, cpus, logfile):
@@ -153,28 +163,11 @@ def h2load_streams(url, clients, streams, secs, cpus, logfile):
     latency percentiles from h2load's per-request log."""
     argv = ["taskset", "-c", cpus, "h2load", "-t", "1", "-c", str(clients), "-m", str(streams),
             "-D", str(secs), "--log-file", logfile, url]
-    run = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 60)
-    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
-                  r"(\d+) failed, (\d+) errored, (\d+) timeout", run.stdout)
-    if m is None:
-        raise RuntimeError(f"h2load failed ({run.returncode}): {run.stdout}{run.stderr}")
-    total, started, done, ok, failed, errored, timeout = map(int, m.groups())
-    proto = re.search(r"Application protocol: (\S+)", run.stdout)
-    lat, bad_status = [], 0
-    with open(logfile) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3:
-                lat.append(int(parts[2]))
-                bad_status += not parts[1].startswith("2")
+    counts, stdout, lat, bad_status = _h2load_timed(argv, secs, logfile)
     os.remove(logfile)
-    pct = percentiles(lat)
-    return {"requests": ok, "rps": ok / secs, "protocol": proto.group(1) if proto else "?",
-            "errors": {"failed": failed, "errored": errored, "timeout": timeout,
-                       "status": bad_status},
-            "errors_total": failed + errored + timeout + bad_status,
-            "min": min(lat, default=0), "max": max(lat, default=0),
-            "mean": sum(lat) / max(1, len(lat)), "pct": pct}
+    proto = re.search(r"Application protocol: (\S+)", stdout)
+    return {"requests": counts["ok"], "rps": counts["ok"] / secs, "protocol": proto.group(1) if proto else "?",
+            **_latency_summary(counts, lat, bad_status)}
 
 
 def h2load_handshakes(url, secs, cpus, batch=100, parallel=2):

@@ -11,7 +11,7 @@ import Rollout
 
 /// `PREFIX/rollouts/ROUTE/state`: a fleet rollout's state, written by its leader at every change
 /// and every look, read by the instance that takes over when the leader's lease ends.
-struct FleetRolloutState: Codable {
+struct FleetRolloutState: Codable, Equatable {
     var leader: String
     var machine: RolloutMachine.Persisted
     var startedAt: Date
@@ -280,7 +280,7 @@ extension Proxy {
     private func showFollowedRollouts(_ followed: [String: FleetRolloutState]) {
         guard let runtime = fleet else { return }
         let shown = followed.filter { rollouts[$0.key] == nil || !leadsFleetRollout($0.key) }
-        guard shown.mapValues({ $0.encoded() }) != runtime.followedRollouts.mapValues({ $0.encoded() }) else { return }
+        guard shown != runtime.followedRollouts else { return }
         runtime.followedRollouts = shown
         publishRollouts()
     }

@@ -26,18 +26,12 @@ extension ClientConnection {
         }
     }
 
-    /// Deadlines move on every exchange. Moving one later costs nothing: the queued entry fires,
-    /// finds the connection not due yet, and re-arms (see `TimerHeap`). Only a deadline earlier
-    /// than the earliest queued one (a short `upstream_response` after a long `idle`) adds an entry.
     func ensureTimer() {
-        let due = deadline
-        guard due < queuedDeadline else { return }
-        queuedDeadline = due
-        worker.loop.schedule(deadline: due, token: worker.timerToken(fd: fd, generation: generation))
+        queuedDeadline.ensure(deadline, worker: worker, fd: fd, generation: generation)
     }
 
     func timerFired() {
-        if queuedDeadline <= now { queuedDeadline = .max }
+        queuedDeadline.fired(now: now)
         guard state != .closed else { return }
         if deadline > now {
             ensureTimer()

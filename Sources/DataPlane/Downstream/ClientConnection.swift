@@ -41,8 +41,7 @@ final class ClientConnection: ExchangeClient {
     var lastActivity: UInt64 = 0
     /// When the first byte of the head being read arrived, if one has.
     var headStarted: UInt64?
-    /// The earliest deadline this connection has an entry for in the loop's timer heap.
-    var queuedDeadline: UInt64 = .max
+    var queuedDeadline = QueuedDeadline()
     var servedRequests = 0
     /// The worker is stopping: this connection closes after its current exchange.
     var shutdownPending = false

@@ -37,7 +37,7 @@ final class H2Connection {
     var responseFields = H2FieldList()
 
     private var lastActivity: UInt64
-    private var queuedDeadline: UInt64 = .max
+    private var queuedDeadline = QueuedDeadline()
     /// The worker is stopping (or a stop is coming): GOAWAY sent, no new streams after the last.
     private(set) var shutdownPending = false
     /// When the final GOAWAY goes (a round trip after the first), if one is due.
@@ -287,14 +287,11 @@ final class H2Connection {
     }
 
     private func ensureTimer() {
-        let due = deadline
-        guard due < queuedDeadline else { return }
-        queuedDeadline = due
-        worker.loop.schedule(deadline: due, token: worker.timerToken(fd: fd, generation: generation))
+        queuedDeadline.ensure(deadline, worker: worker, fd: fd, generation: generation)
     }
 
     func timerFired() {
-        if queuedDeadline <= now { queuedDeadline = .max }
+        queuedDeadline.fired(now: now)
         guard !closed else { return }
         if let lingerDeadline {
             if lingerDeadline <= now { close(reset: false) } else { ensureTimer() }

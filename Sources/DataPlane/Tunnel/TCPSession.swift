@@ -38,7 +38,7 @@ final class TCPSession {
     /// The routing snapshot this connection was routed under (`poolIndex` refers to it).
     private var routing: WorkerRouting
     private var lastActivity: UInt64 = 0
-    private var queuedDeadline: UInt64 = .max
+    private var queuedDeadline = QueuedDeadline()
     private var closed = false
 
     /// The default pipe size: what one splice can hold before the sink must drain it.
@@ -179,12 +179,8 @@ final class TCPSession {
         return progress
     }
 
-    /// As in `ClientConnection`: a later deadline re-arms lazily, an earlier one adds an entry.
     private func ensureTimer() {
-        let due = deadline
-        guard due < queuedDeadline else { return }
-        queuedDeadline = due
-        worker.loop.schedule(deadline: due, token: worker.timerToken(fd: clientFD, generation: clientGeneration))
+        queuedDeadline.ensure(deadline, worker: worker, fd: clientFD, generation: clientGeneration)
     }
 
     private var deadline: UInt64 {
@@ -192,7 +188,7 @@ final class TCPSession {
     }
 
     func timerFired() {
-        if queuedDeadline <= clock.now { queuedDeadline = .max }
+        queuedDeadline.fired(now: clock.now)
         guard !closed else { return }
         if deadline > clock.now {
             ensureTimer()
