@@ -82,10 +82,7 @@ extension ClientConnection {
     private func startExchange() {
         let exchange = worker.takeExchange(for: self)
         self.exchange = exchange
-        exchange.request = RequestFacts(worker.requestHead)
-        exchange.request.replayable = exchange.request.framing == .none
-            && isSafeMethod(clientIn.readable, worker.requestHead.method)
-        exchange.request.isGETOrHEAD = exchange.request.isHEAD || isMethod(clientIn.readable, worker.requestHead.method, "GET")
+        exchange.request = RequestFacts(worker.requestHead, source: clientIn.readable)
         headStarted = nil
         state = .exchanging
         lastActivity = now

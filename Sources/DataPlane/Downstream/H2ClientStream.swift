@@ -83,11 +83,8 @@ final class H2ClientStream: ExchangeClient {
         }
         let exchange = worker.takeExchange(for: self)
         self.exchange = exchange
-        exchange.request = RequestFacts(worker.requestHead)
-        exchange.request.replayable = exchange.request.framing == .none
-            && isSafeMethod(clientIn.readable, worker.requestHead.method)
+        exchange.request = RequestFacts(worker.requestHead, source: clientIn.readable)
         isHEAD = exchange.request.isHEAD
-        exchange.request.isGETOrHEAD = isHEAD || isMethod(clientIn.readable, worker.requestHead.method, "GET")
         exchange.begin()
     }
 

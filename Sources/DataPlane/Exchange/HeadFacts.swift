@@ -18,7 +18,8 @@ struct RequestFacts {
 
     init() {}
 
-    init(_ head: RequestHead) {
+    /// The facts of `head`, whose bytes are at the front of `source` (the method is read there).
+    init(_ head: RequestHead, source: UnsafeRawBufferPointer) {
         headLength = head.headLength
         version = head.version
         framing = head.framing
@@ -26,6 +27,8 @@ struct RequestFacts {
         upgrade = head.upgrade
         isHEAD = head.isHEAD
         isCONNECT = head.isCONNECT
+        replayable = framing == .none && isSafeMethod(source, head.method)
+        isGETOrHEAD = isHEAD || isMethod(source, head.method, "GET")
     }
 }
 
